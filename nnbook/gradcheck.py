@@ -86,7 +86,8 @@ def check_layer(layer, x, rng, eps: float = 1e-6) -> dict:
     Returns
     -------
     dict
-        ``{"x": err, "W": err, ...}``: relative errors, one per input and parameter.
+        ``{"x": err, "W": err, ...}``: relative errors, one per input and
+        parameter (named as by ``named_parameters``, e.g. ``"0.W"`` in a Sequential).
     """
     check_rng(rng)
     bk_xp = namespace(x)
@@ -95,15 +96,15 @@ def check_layer(layer, x, rng, eps: float = 1e-6) -> dict:
     delta = bk_xp.asarray(rng.standard_normal(tuple(out.shape)), dtype=out.dtype,
                           device=_device(out))
     analytic = {"x": layer.backward(delta)}
-    for p in layer.parameters():
-        analytic[p.name] = p.grad
+    for name, p in layer.named_parameters():
+        analytic[name] = p.grad
 
     def f():
         return bk_xp.sum(layer.forward(x) * delta)
 
     errors = {"x": relative_error(analytic["x"], numerical_gradient(f, x, eps))}
-    for p in layer.parameters():
-        errors[p.name] = relative_error(analytic[p.name], numerical_gradient(f, p.data, eps))
+    for name, p in layer.named_parameters():
+        errors[name] = relative_error(analytic[name], numerical_gradient(f, p.data, eps))
     return errors
 
 

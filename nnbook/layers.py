@@ -185,9 +185,13 @@ class Module:
         """
         raise NotImplementedError
 
+    def named_parameters(self) -> list[tuple[str, Parameter]]:
+        """``(name, parameter)`` pairs in a fixed order; names as in PyTorch (``"0.W"``)."""
+        return [(k, v) for k, v in vars(self).items() if isinstance(v, Parameter)]
+
     def parameters(self) -> list[Parameter]:
         """The trainable parameters, in a fixed order."""
-        return [v for v in vars(self).values() if isinstance(v, Parameter)]
+        return [p for _, p in self.named_parameters()]
 
     def zero_grad(self):
         for p in self.parameters():
@@ -378,8 +382,9 @@ class Sequential(Module):
             dout = layer.backward(dout, input_grad or layer is not first)
         return dout
 
-    def parameters(self):
-        return [p for layer in self.layers for p in layer.parameters()]
+    def named_parameters(self):
+        return [(f"{i}.{name}", p) for i, layer in enumerate(self.layers)
+                for name, p in layer.named_parameters()]
 
     def train(self, mode: bool = True):
         for layer in self.layers:

@@ -56,7 +56,7 @@ _CLASS_RANGES: dict = {}
 
 
 def one_hot(labels, num_classes: int, dtype):
-    """(N,) integer labels -> (N, C) one-hot rows of ``dtype``: row n is :math:`\mathbf{1}_{y_n}`."""
+    r"""(N,) integer labels -> (N, C) one-hot rows of ``dtype``: row n is :math:`\mathbf{1}_{y_n}`."""
     xp = namespace(labels)
     key = (xp.__name__, num_classes, str(_device(labels)))
     classes = _CLASS_RANGES.get(key)

@@ -1,0 +1,81 @@
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from nnbook import Backend, to_numpy
+from nnbook.backend import as_backend, check_array, check_rng, namespace
+
+
+def test_numpy_backend_defaults():
+    bk = Backend()
+    assert (bk.library, bk.device, bk.dtype) == ("numpy", "cpu", "float64")
+    assert bk.asarray([1.5, 2]).dtype == np.float64
+    assert bk.asarray(np.array([1, 2])).dtype == np.int64   # labels stay integers
+
+
+def test_torch_backend_converts_dtype_and_device():
+    bk = Backend("torch", "cpu", "float32")
+    x = bk.asarray(np.ones((2, 3)))
+    assert isinstance(x, torch.Tensor) and x.dtype == torch.float32 and x.device.type == "cpu"
+    assert bk.asarray(np.array([0, 3])).dtype == torch.int64
+    np.testing.assert_array_equal(to_numpy(x), np.ones((2, 3)))
+
+
+def test_best_device_is_found_automatically():
+    bk = Backend("torch")
+    expected = "cuda" if torch.cuda.is_available() else bk.device
+    assert bk.device == expected and bk.device in ("cuda", "mps", "cpu")
+
+
+def test_namespace_matches_library():
+    assert namespace(np.ones(2)).__name__ == "array_api_compat.numpy"
+    assert namespace(torch.ones(2)).__name__ == "array_api_compat.torch"
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(library="jax"), "library must be 'numpy' or 'torch', got 'jax'"),
+    (dict(dtype="float16"), r"dtype must be one of \('float32', 'float64'\), got 'float16'"),
+    (dict(library="numpy", device="cuda"), "device must be None or 'cpu' for NumPy, got 'cuda'"),
+])
+def test_backend_refuses_bad_arguments(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        Backend(**kwargs)
+
+
+def test_refusals_name_the_argument():
+    with pytest.raises(TypeError, match="arrays come from different libraries"):
+        namespace(np.ones(2), torch.ones(2))
+    with pytest.raises(TypeError, match="expected a NumPy array or a torch.Tensor, got list"):
+        namespace([1.0])
+    with pytest.raises(TypeError, match=r"rng must be a numpy.random.Generator .* got int"):
+        check_rng(0)
+    with pytest.raises(ValueError, match=r"x must have shape \(N, 3\), got \(4, 2\)"):
+        check_array(np.ones((4, 2)), "x", shape=(None, 3))
+    with pytest.raises(ValueError, match=r"x must have 2 dimension\(s\), got shape \(4,\)"):
+        check_array(np.ones(4), "x", ndim=2)
+    with pytest.raises(TypeError, match="x must have a float dtype, got int64"):
+        check_array(np.ones(4, dtype=np.int64), "x")
+    with pytest.raises(TypeError, match="backend must be a Backend, 'numpy', 'torch' or None, got int"):
+        as_backend(3)
+
+
+def test_numpy_path_runs_without_torch():
+    """nnbook imports and trains with NumPy alone: torch is made unimportable."""
+    code = (
+        "import sys; sys.modules['torch'] = None\n"
+        "import numpy as np, nnbook as nb\n"
+        "rng = np.random.default_rng(0)\n"
+        "X, y = nb.data.xor()\n"
+        "m = nb.mlp([2, 8, 2], 'tanh', rng=rng)\n"
+        "h = nb.fit(m, nb.CrossEntropyLoss(), nb.SGD(m.parameters(), lr=0.5), X, y,"
+        " epochs=5, batch_size=4, rng=rng)\n"
+        "r = nb.perceptron.perceptron_fit(nb.perceptron.add_bias(X), 2.0 * y - 1, max_epochs=3)\n"
+        "assert 'torch' not in [k for k, v in sys.modules.items() if v is not None]\n"
+        "print(len(h.loss), r.converged)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["5", "False"]

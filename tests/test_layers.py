@@ -1,0 +1,176 @@
+"""Layers: gradient checks, NumPy/PyTorch parity, torch.nn as the oracle, refusals."""
+
+import numpy as np
+import pytest
+import torch
+
+import nnbook as nb
+from nnbook import layers, to_numpy
+from nnbook.gradcheck import check_layer
+
+from conftest import as_torch
+
+ACTIVATIONS = {
+    "sigmoid": (nb.Sigmoid, torch.sigmoid),
+    "tanh": (nb.Tanh, torch.tanh),
+    "relu": (nb.ReLU, torch.relu),
+    "identity": (nb.Identity, lambda z: z),
+}
+
+
+def _input(rng, shape=(6, 5)):
+    x = rng.standard_normal(shape)
+    x[np.abs(x) < 1e-3] = 0.5        # keep finite differences away from ReLU's kink
+    return x
+
+
+def test_linear_gradcheck(backend, rng):
+    layer = nb.Linear(5, 3, rng=rng, backend=backend)
+    errors = check_layer(layer, backend.asarray(_input(rng)), rng)
+    assert set(errors) == {"x", "W", "b"}
+    assert max(errors.values()) < 1e-7, errors
+
+
+@pytest.mark.parametrize("name", sorted(ACTIVATIONS))
+def test_activation_gradcheck(name, backend, rng):
+    errors = check_layer(ACTIVATIONS[name][0](), backend.asarray(_input(rng)), rng)
+    assert errors["x"] < 1e-7, errors
+
+
+def test_mlp_gradcheck(backend, rng):
+    model = nb.mlp([4, 7, 5, 3], "tanh", rng=rng, backend=backend)
+    errors = check_layer(model, backend.asarray(_input(rng, (5, 4))), rng)
+    assert len(errors) == 1 + 6           # x and W, b of three layers
+    assert max(errors.values()) < 1e-7, errors
+
+
+def test_gradcheck_catches_a_wrong_backward(rng):
+    """The check itself must fail on a broken backward (here: a missing transpose)."""
+
+    class Broken(nb.Sigmoid):
+        _backward = staticmethod(lambda dout, s: dout * s)   # forgot (1 - s)
+
+    assert check_layer(Broken(), _input(rng), rng)["x"] > 1e-2
+
+
+@pytest.mark.parametrize("name", sorted(ACTIVATIONS))
+def test_activation_matches_torch(name, backend, rng):
+    ours, theirs = ACTIVATIONS[name]
+    x = _input(rng)
+    dout = rng.standard_normal(x.shape)
+    layer = ours()
+    out = layer.forward(backend.asarray(x))
+    dx = layer.backward(backend.asarray(dout))
+    xt = as_torch(x, requires_grad=True)
+    yt = theirs(xt)
+    yt.backward(as_torch(dout))
+    np.testing.assert_allclose(to_numpy(out), yt.detach().numpy(), rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(to_numpy(dx), xt.grad.numpy(), rtol=1e-12, atol=1e-14)
+
+
+def test_linear_matches_torch_nn(backend, rng):
+    layer = nb.Linear(5, 3, rng=rng, backend=backend)
+    ref = torch.nn.Linear(5, 3).double()
+    with torch.no_grad():
+        ref.weight.copy_(as_torch(to_numpy(layer.W.data)))
+        ref.bias.copy_(as_torch(to_numpy(layer.b.data)))
+    x, dout = _input(rng), rng.standard_normal((6, 3))
+    out = layer.forward(backend.asarray(x))
+    dx = layer.backward(backend.asarray(dout))
+    xt = as_torch(x, requires_grad=True)
+    ref(xt).backward(as_torch(dout))
+    np.testing.assert_allclose(to_numpy(out), ref(xt).detach().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(to_numpy(dx), xt.grad.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(to_numpy(layer.W.grad), ref.weight.grad.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(to_numpy(layer.b.grad), ref.bias.grad.numpy(), rtol=1e-12)
+
+
+def test_numpy_and_torch_paths_agree(rng):
+    """One seed, one network, two array libraries: equal to 1e-10 in float64."""
+    x, dout = _input(rng, (8, 4)), rng.standard_normal((8, 3))
+    results = []
+    for bk in (nb.Backend("numpy"), nb.Backend("torch", "cpu")):
+        model = nb.mlp([4, 16, 16, 3], "sigmoid", rng=np.random.default_rng(7), backend=bk)
+        out = model.forward(bk.asarray(x))
+        dx = model.backward(bk.asarray(dout))
+        results.append([to_numpy(out), to_numpy(dx)] + [to_numpy(p.grad) for p in model.parameters()])
+    for a, b in zip(*results, strict=True):
+        assert np.max(np.abs(a - b)) < 1e-10
+
+
+def test_relu_derivative_is_one_above_zero_and_zero_below():
+    z = np.array([[-2.0, -1e-9, 0.0, 1e-9, 3.0]])
+    relu = nb.ReLU()
+    np.testing.assert_array_equal(relu.forward(z), [[0, 0, 0, 1e-9, 3]])
+    np.testing.assert_array_equal(relu.backward(np.ones_like(z)), [[0, 0, 0, 1, 1]])
+
+
+def test_sigmoid_is_stable_for_large_inputs():
+    s = nb.Sigmoid().forward(np.array([-1000.0, 0.0, 1000.0]))
+    np.testing.assert_array_equal(s, [0.0, 0.5, 1.0])
+    assert np.all(np.isfinite(s))
+
+
+def test_sign_outputs_classes_and_passes_no_gradient():
+    sign = nb.Sign()
+    np.testing.assert_array_equal(sign.forward(np.array([-0.5, 0.0, 2.0])), [-1, 1, 1])
+    np.testing.assert_array_equal(sign.backward(np.array([3.0, 3.0, 3.0])), [0, 0, 0])
+
+
+def test_sequential_skips_input_gradient_only_when_asked(rng):
+    model = nb.mlp([3, 4, 2], "relu", rng=rng)
+    model.forward(_input(rng, (5, 3)))
+    assert model.backward(np.ones((5, 2)), input_grad=False) is None
+    assert model.layers[0].W.grad.shape == (4, 3)
+    model.forward(_input(rng, (5, 3)))
+    assert model.backward(np.ones((5, 2))).shape == (5, 3)
+
+
+def test_train_eval_modes_and_to(rng):
+    model = nb.mlp([3, 4, 2], "relu", rng=rng)
+    assert model.training and all(layer.training for layer in model.layers)
+    model.eval()
+    assert not model.training and not any(layer.training for layer in model.layers)
+    W = to_numpy(model.layers[0].W.data).copy()
+    model.to("torch", device="cpu", dtype="float32")
+    assert model.layers[0].W.data.dtype == torch.float32
+    assert str(model.backend) == "torch:cpu:float32"
+    np.testing.assert_allclose(to_numpy(model.layers[0].W.data), W, rtol=1e-6)
+
+
+def test_init_matches_pytorch_default_range(rng):
+    layer = nb.Linear(400, 300, rng=rng)
+    bound = 1 / np.sqrt(400)
+    W = layer.W.data
+    assert np.abs(W).max() <= bound and np.abs(W).max() > 0.99 * bound
+    assert abs(W.var() - bound ** 2 / 3) < 0.02 * bound ** 2 / 3
+
+
+def test_layer_refusals(rng):
+    with pytest.raises(ValueError, match="in_features must be a positive int, got 0"):
+        nb.Linear(0, 3, rng=rng)
+    with pytest.raises(TypeError, match="rng must be a numpy.random.Generator"):
+        nb.Linear(2, 3, rng=1)
+    layer = nb.Linear(4, 3, rng=rng)
+    with pytest.raises(ValueError, match=r"x must have shape \(N, 4\), got \(2, 5\)"):
+        layer.forward(np.ones((2, 5)))
+    with pytest.raises(RuntimeError, match="Linear.backward called before forward"):
+        layer.backward(np.ones((2, 3)))
+    with pytest.raises(RuntimeError, match="ReLU.backward called before forward"):
+        nb.ReLU().backward(np.ones(3))
+    with pytest.raises(TypeError, match="layer 1 must be an nnbook Module, got str"):
+        nb.Sequential(layer, "relu")
+    with pytest.raises(ValueError, match="activation must be one of .* got 'gelu'"):
+        nb.mlp([2, 3], "gelu", rng=rng)
+    with pytest.raises(ValueError, match=r"sizes must list at least 2 layer widths, got \[2\]"):
+        nb.mlp([2], rng=rng)
+    with pytest.raises(ValueError, match="give either a Backend or device/dtype, not both"):
+        layer.to(nb.Backend(), dtype="float32")
+
+
+def test_functional_forms_are_what_the_modules_run(rng):
+    x = _input(rng)
+    layer = nb.Tanh()
+    out, cache = layers.tanh_forward(x)
+    np.testing.assert_array_equal(layer.forward(x), out)
+    np.testing.assert_array_equal(layer.backward(x), layers.tanh_backward(x, cache))

@@ -1,0 +1,97 @@
+"""Losses: gradient checks, parity, torch.nn.functional as the oracle, refusals."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+import nnbook as nb
+from nnbook import losses, to_numpy
+from nnbook.gradcheck import check_loss
+
+from conftest import as_torch
+
+
+def _cases(rng):
+    logits = 3 * rng.standard_normal((7, 4))
+    return {
+        "mse": (nb.MSELoss, logits, rng.standard_normal((7, 4)),
+                lambda z, t: F.mse_loss(z, t)),
+        "bce": (nb.BCEWithLogitsLoss, logits, rng.uniform(size=(7, 4)),
+                lambda z, t: F.binary_cross_entropy_with_logits(z, t)),
+        "ce": (nb.CrossEntropyLoss, logits, rng.integers(0, 4, size=7),
+               lambda z, t: F.cross_entropy(z, t)),
+    }
+
+
+@pytest.mark.parametrize("name", ["mse", "bce", "ce"])
+def test_loss_gradcheck(name, backend, rng):
+    cls, out, target, _ = _cases(rng)[name]
+    assert check_loss(cls(), backend.asarray(out), backend.asarray(target)) < 1e-7
+
+
+@pytest.mark.parametrize("name", ["mse", "bce", "ce"])
+def test_loss_matches_torch(name, backend, rng):
+    cls, out, target, ref = _cases(rng)[name]
+    fn = cls()
+    value = fn.forward(backend.asarray(out), backend.asarray(target))
+    grad = fn.backward()
+    zt = as_torch(out, requires_grad=True)
+    tt = torch.tensor(target) if target.dtype.kind == "i" else as_torch(target)
+    ref_value = ref(zt, tt)
+    ref_value.backward()
+    assert abs(float(value) - ref_value.item()) < 1e-12
+    np.testing.assert_allclose(to_numpy(grad), zt.grad.numpy(), rtol=1e-10, atol=1e-15)
+
+
+def test_cross_entropy_is_stable_for_huge_logits():
+    z = np.array([[1000.0, 0.0, -1000.0], [-1000.0, 1000.0, 0.0]])
+    fn = nb.CrossEntropyLoss()
+    assert float(fn.forward(z, np.array([0, 1]))) == 0.0
+    assert float(fn.forward(z, np.array([2, 0]))) == pytest.approx(2000.0)
+    assert np.all(np.isfinite(fn.backward()))
+
+
+def test_bce_is_stable_for_huge_logits():
+    fn = nb.BCEWithLogitsLoss()
+    z = np.array([[800.0], [-800.0]])
+    assert float(fn.forward(z, np.array([[0.0], [1.0]]))) == pytest.approx(800.0)
+    assert np.all(np.isfinite(fn.backward()))
+
+
+def test_uniform_logits_give_log_c():
+    """The initial-loss check of the troubleshooting list: ln C for C balanced classes."""
+    fn = nb.CrossEntropyLoss()
+    assert float(fn.forward(np.zeros((10, 10)), np.arange(10))) == pytest.approx(math.log(10))
+
+
+def test_softmax_and_logsumexp(rng):
+    z = rng.standard_normal((3, 5))
+    np.testing.assert_allclose(losses.softmax(z).sum(axis=1), 1.0)
+    np.testing.assert_allclose(losses.softmax(z), torch.softmax(as_torch(z), 1).numpy(), rtol=1e-12)
+    np.testing.assert_allclose(losses.logsumexp(z), torch.logsumexp(as_torch(z), 1).numpy(), rtol=1e-12)
+    np.testing.assert_allclose(losses.log_softmax(z), np.log(losses.softmax(z)), rtol=1e-12)
+
+
+def test_one_hot():
+    np.testing.assert_array_equal(losses.one_hot(np.array([2, 0]), 3, np.float64),
+                                  [[0, 0, 1], [1, 0, 0]])
+
+
+def test_loss_refusals():
+    ce, mse = nb.CrossEntropyLoss(), nb.MSELoss()
+    z = np.zeros((4, 3))
+    with pytest.raises(ValueError, match=r"labels must lie in \[0, 2\] for 3 classes, got values in \[0, 3\]"):
+        ce.forward(z, np.array([0, 1, 2, 3]))
+    with pytest.raises(TypeError, match="labels must be integer class indices, got dtype float64"):
+        ce.forward(z, np.array([0.0, 1, 2, 1]))
+    with pytest.raises(ValueError, match=r"labels must have shape \(4,\), got \(4, 1\)"):
+        ce.forward(z, np.zeros((4, 1), dtype=np.int64))
+    with pytest.raises(ValueError, match=r"target must have the shape of output \(4, 3\), got \(4,\)"):
+        mse.forward(z, np.zeros(4))
+    with pytest.raises(TypeError, match="target must have a float dtype"):
+        mse.forward(z, np.zeros((4, 3), dtype=np.int64))
+    with pytest.raises(RuntimeError, match="MSELoss.backward called before forward"):
+        nb.MSELoss().backward()

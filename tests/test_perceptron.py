@@ -1,0 +1,87 @@
+"""Rosenblatt's rule: equal to the sequential loop, within Novikoff's bound, stuck on XOR."""
+
+import numpy as np
+import pytest
+import torch
+
+import nnbook as nb
+from nnbook.perceptron import add_bias, margin, novikoff_bound, perceptron_fit, predict_sign
+
+
+def sequential_perceptron(X, y, orders, lr=1.0):
+    """The textbook loop over samples, as a reference for the vectorised version."""
+    w = np.zeros(X.shape[1])
+    mistakes = []
+    for order in orders:
+        m = 0
+        for i in order:
+            if y[i] * (X[i] @ w) <= 0:
+                w = w + lr * y[i] * X[i]
+                m += 1
+        mistakes.append(m)
+        if m == 0:
+            break
+    return w, mistakes
+
+
+@pytest.mark.parametrize("shuffle", [False, True])
+def test_vectorised_rule_equals_sequential_loop(shuffle, rng):
+    X, y, _ = nb.data.separable(80, 0.05, rng=rng)
+    Xb = add_bias(X)
+    res = perceptron_fit(Xb, y, lr=0.5, rng=np.random.default_rng(3) if shuffle else None)
+    order_rng = np.random.default_rng(3)
+    orders = [order_rng.permutation(80) if shuffle else np.arange(80) for _ in range(res.epochs)]
+    w_ref, mistakes_ref = sequential_perceptron(Xb, y, orders, lr=0.5)
+    np.testing.assert_allclose(res.w, w_ref, rtol=1e-12)
+    assert res.mistakes_per_epoch == mistakes_ref
+    assert res.converged and res.mistakes_per_epoch[-1] == 0
+    assert res.weights.shape == (res.n_updates + 1, 3)
+    np.testing.assert_array_equal(res.weights[-1], res.w)
+
+
+def test_converges_within_novikoff_bound(rng):
+    for gamma in (0.3, 0.1, 0.03):
+        X, y, w_star = nb.data.separable(200, gamma, rng=rng)
+        res = perceptron_fit(X, y, max_epochs=1000)     # through the origin: w* has no bias
+        assert res.converged
+        assert margin(X, y, w_star) >= gamma
+        assert res.n_updates <= novikoff_bound(X, y, w_star)
+        assert np.all(predict_sign(X, res.w) == y)
+
+
+def test_never_converges_on_xor():
+    X, y = nb.data.xor(labels="pm1")
+    res = perceptron_fit(add_bias(X), y, max_epochs=50)
+    assert not res.converged
+    assert res.epochs == 50 and min(res.mistakes_per_epoch) >= 1
+
+
+def test_runs_on_torch_tensors(rng):
+    X, y, _ = nb.data.separable(60, 0.1, rng=rng)
+    bk = nb.Backend("torch", "cpu")
+    res_t = perceptron_fit(bk.asarray(add_bias(X)), bk.asarray(y))
+    res_n = perceptron_fit(add_bias(X), y)
+    assert isinstance(res_t.w, torch.Tensor)
+    np.testing.assert_allclose(nb.to_numpy(res_t.w), res_n.w, rtol=1e-12)
+    assert res_t.mistakes_per_epoch == res_n.mistakes_per_epoch
+
+
+def test_does_not_mutate_w0(rng):
+    X, y, _ = nb.data.separable(30, 0.1, rng=rng)
+    w0 = np.zeros(3)
+    perceptron_fit(add_bias(X), y, w0=w0)
+    np.testing.assert_array_equal(w0, 0.0)
+
+
+def test_perceptron_refusals(rng):
+    X = np.ones((4, 3))
+    with pytest.raises(ValueError, match="y must contain only the labels -1 and \\+1"):
+        perceptron_fit(X, np.array([0.0, 1, 1, 0]))
+    with pytest.raises(ValueError, match=r"y must have shape \(4,\), got \(3,\)"):
+        perceptron_fit(X, np.ones(3))
+    with pytest.raises(ValueError, match=r"w0 must have shape \(3\), got \(2,\)"):
+        perceptron_fit(X, np.ones(4), w0=np.zeros(2))
+    with pytest.raises(ValueError, match="max_epochs must be a positive int, got 0"):
+        perceptron_fit(X, np.ones(4), max_epochs=0)
+    with pytest.raises(ValueError, match="w_star must separate the data"):
+        novikoff_bound(X, np.ones(4), -np.ones(3))

@@ -1,0 +1,37 @@
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+import nnbook as nb  # noqa: E402
+from nnbook import plots  # noqa: E402
+
+
+def test_decision_boundary_colours_the_predicted_classes(rng):
+    X, y = nb.data.blobs(40, rng=rng)
+    ax = plots.decision_boundary(lambda P: (P.sum(axis=1) > 0).astype(int), X, y, resolution=50)
+    assert ax.get_title() == "Decision regions" and ax.get_xlabel() == "$x_1$"
+    assert len(ax.collections) >= 3      # the filled regions and one scatter per class
+    plt.close("all")
+
+
+def test_training_curves_and_weights(rng):
+    h = nb.optim.History(loss=[1.0, 0.5], val_loss=[1.1, 0.7], val_acc=[0.5, 0.8])
+    ax = plots.training_curves(h)
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == [
+        "training loss", "validation loss", "validation accuracy"]
+    fig = plots.weight_images(rng.standard_normal((5, 64)), (8, 8), ncols=4)
+    assert len(fig.axes) == 8 and fig.axes[0].get_title() == "unit 0"
+    with pytest.raises(ValueError, match=r"W must have shape \(D_out, 64\), got \(5, 63\)"):
+        plots.weight_images(np.ones((5, 63)), (8, 8))
+    plt.close("all")
+
+
+def test_pca_2d_finds_the_spread_direction(rng):
+    H = np.c_[10 * rng.standard_normal(200), rng.standard_normal(200), np.zeros(200)]
+    P = plots.pca_2d(H)
+    assert P.shape == (200, 2)
+    assert P[:, 0].std() > 5 * P[:, 1].std()
