@@ -21,7 +21,7 @@ from . import init as _init
 
 __all__ = [
     "Parameter", "Module", "Sequential", "mlp",
-    "Linear", "Identity", "Sign", "Sigmoid", "Tanh", "ReLU",
+    "Linear", "Identity", "Sign", "Sigmoid", "Tanh", "ReLU", "Residual",
     "linear_forward", "linear_backward",
     "sign_forward", "sign_backward",
     "sigmoid_forward", "sigmoid_backward",
@@ -407,6 +407,53 @@ class Sequential(Module):
     def __repr__(self):
         inner = "\n".join(f"  ({i}): {layer!r}" for i, layer in enumerate(self.layers))
         return f"Sequential(\n{inner}\n)"
+
+
+class Residual(Module):
+    r"""A skip connection around ``inner``: :math:`y = x + f(x)`.
+
+    Backpropagation needs nothing new: the identity branch is a unit with
+    derivative 1, so the two paths' gradients add up,
+
+    .. math::
+        \frac{\partial L}{\partial x} = \frac{\partial L}{\partial y}
+        + \Big(\frac{\partial f}{\partial x}\Big)^{\!\top} \frac{\partial L}{\partial y}.
+
+    ``inner`` must map (N, D) to (N, D).
+    """
+
+    def __init__(self, inner: Module):
+        if not isinstance(inner, Module):
+            raise TypeError(f"inner must be an nnbook Module, got {type(inner).__name__}")
+        self.inner = inner
+        self.backend = inner.backend
+
+    def forward(self, x):
+        out = self.inner.forward(x)
+        if tuple(out.shape) != tuple(x.shape):
+            raise ValueError(
+                f"inner must keep the shape {tuple(x.shape)} of its input, got {tuple(out.shape)}"
+            )
+        return x + out
+
+    def backward(self, dout, input_grad: bool = True):
+        return dout + self.inner.backward(dout)
+
+    def named_parameters(self):
+        return [(f"inner.{name}", p) for name, p in self.inner.named_parameters()]
+
+    def train(self, mode: bool = True):
+        self.inner.train(mode)
+        self.training = bool(mode)
+        return self
+
+    def to(self, backend=None, device=None, dtype=None):
+        self.inner.to(backend, device, dtype)
+        self.backend = self.inner.backend
+        return self
+
+    def __repr__(self):
+        return f"Residual({self.inner!r})"
 
 
 def mlp(sizes, activation: str = "relu", *, rng, init=None, backend=None) -> Sequential:

@@ -11,8 +11,9 @@ import numpy as np
 
 from .backend import to_numpy
 
-__all__ = ["decision_boundary", "separating_line", "training_curves", "weight_images",
-           "pca_2d", "embedding", "CLASS_COLORS"]
+__all__ = ["decision_boundary", "scatter_classes", "separating_line", "training_curves", "weight_images",
+           "pca_2d", "embedding", "perceptron_step", "perceptron_animation", "network_graph",
+           "unrolled_rnn", "CLASS_COLORS"]
 
 CLASS_COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd",
                 "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
@@ -26,7 +27,8 @@ def _ax(ax, figsize=(4.5, 4)):
     return ax
 
 
-def _scatter_classes(ax, X, y, size=18):
+def scatter_classes(ax, X, y, size=18):
+    """Scatter 2-D points, one colour per class (``label`` "class c" for the legend)."""
     X, y = to_numpy(X), to_numpy(y)
     classes = np.unique(y)
     for i, c in enumerate(classes):
@@ -62,7 +64,7 @@ def decision_boundary(predict, X, y, ax=None, *, title="Decision regions",
     cmap = ListedColormap([CLASS_COLORS[i % len(CLASS_COLORS)] for i in range(len(classes))])
     idx = np.searchsorted(classes, Z)
     ax.contourf(g0, g1, idx, levels=np.arange(len(classes) + 1) - 0.5, cmap=cmap, alpha=0.25)
-    _scatter_classes(ax, X, y)
+    scatter_classes(ax, X, y)
     ax.set(title=title, xlabel=xlabel, ylabel=ylabel, xlim=(lo[0], hi[0]), ylim=(lo[1], hi[1]))
     if legend:
         ax.legend(loc="best", fontsize=8)
@@ -152,7 +154,130 @@ def embedding(H, y, ax=None, *, title="Representation, first two principal compo
     """Scatter a representation H (N, D) projected to 2-D by PCA, coloured by class."""
     ax = _ax(ax)
     P = pca_2d(H)
-    _scatter_classes(ax, P, y, size=8)
+    scatter_classes(ax, P, y, size=8)
     ax.set(title=title, xlabel="PC 1", ylabel="PC 2")
     ax.legend(loc="best", fontsize=6, markerscale=1.5, ncols=2)
+    return ax
+
+
+def perceptron_step(X, y, result, k: int, ax=None, *, title=None):
+    """The perceptron after its first ``k`` updates, on 2-D data with labels -1/+1.
+
+    Draws the data, the decision line of the weights after ``k`` updates (bias
+    first: ``w = (w_0, w_1, w_2)``), the line before the update (dashed) and the
+    sample that caused it (circled).
+    """
+    ax = _ax(ax)
+    X, y = to_numpy(X), to_numpy(y)
+    W = result.weights
+    if not 0 <= k < W.shape[0]:
+        raise ValueError(f"k must lie in [0, {W.shape[0] - 1}], got {k}")
+    scatter_classes(ax, X, y)
+    pad = 0.15 * (X.max() - X.min())
+    ax.set_xlim(X[:, 0].min() - pad, X[:, 0].max() + pad)
+    ax.set_ylim(X[:, 1].min() - pad, X[:, 1].max() + pad)
+    if k > 0 and np.any(W[k - 1][1:]):
+        separating_line(W[k - 1], ax, color="grey", linestyle="--", linewidth=1,
+                        label="before the update")
+    if np.any(W[k][1:]):
+        separating_line(W[k], ax, color="black", linewidth=2, label="decision line")
+    if k > 0:
+        i = result.updated[k - 1]
+        ax.scatter(*X[i], s=180, facecolor="none", edgecolor="black", linewidth=1.5,
+                   label="misclassified sample", zorder=4)
+    ax.set(title=title or f"after {k} update{'s' if k != 1 else ''}",
+           xlabel="$x_1$", ylabel="$x_2$")
+    ax.legend(loc="lower left", fontsize=7)
+    return ax
+
+
+def perceptron_animation(X, y, result, *, interval: int = 700):
+    """A matplotlib animation of :func:`perceptron_step`, one frame per update.
+
+    ``perceptron_animation(...).to_jshtml()`` plays in a static web page, no
+    kernel needed.
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.animation import FuncAnimation
+
+    fig, ax = plt.subplots(figsize=(4.2, 3.8), layout="constrained")
+
+    def frame(k):
+        ax.clear()
+        perceptron_step(X, y, result, k, ax)
+
+    anim = FuncAnimation(fig, frame, frames=result.weights.shape[0], interval=interval)
+    plt.close(fig)
+    return anim
+
+
+def network_graph(sizes, ax=None, *, labels=None, title="A feed-forward network",
+                  skip=None):
+    """Draw a fully connected feed-forward network as a directed acyclic graph.
+
+    Units are nodes (one column per layer), weights are edges. ``labels`` names
+    the layers; ``skip=(i, j)`` adds an identity edge from layer i to layer j.
+    """
+    from matplotlib.patches import Circle
+
+    ax = _ax(ax, figsize=(6, 3.5))
+    pos = []
+    for l, n in enumerate(sizes):
+        ys = np.linspace(-(n - 1) / 2, (n - 1) / 2, n)
+        pos.append([(2.5 * l, float(y)) for y in ys])
+    for l in range(len(sizes) - 1):
+        for (x0, y0) in pos[l]:
+            for (x1, y1) in pos[l + 1]:
+                ax.annotate("", xy=(x1 - 0.15, y1), xytext=(x0 + 0.15, y0),
+                            arrowprops=dict(arrowstyle="-|>", color="#999999", lw=0.6,
+                                            shrinkA=0, shrinkB=0))
+    if skip is not None:
+        i, j = skip
+        top = max(sizes) / 2 + 0.6
+        ax.annotate("", xy=(2.5 * j, top - 0.4), xytext=(2.5 * i, top - 0.4),
+                    arrowprops=dict(arrowstyle="-|>", color=CLASS_COLORS[1], lw=1.5,
+                                    connectionstyle="arc3,rad=-0.25"))
+        ax.text(2.5 * (i + j) / 2, top + 0.55, "identity (skip)", ha="center", color=CLASS_COLORS[1], fontsize=8)
+    for l, layer in enumerate(pos):
+        color = CLASS_COLORS[0] if 0 < l < len(sizes) - 1 else "#444444"
+        for (x, y) in layer:
+            ax.add_patch(Circle((x, y), 0.15, color=color, zorder=3))
+    names = labels or (["input"] + [f"hidden {i}" for i in range(1, len(sizes) - 1)] + ["output"])
+    for l, name in enumerate(names):
+        ax.text(2.5 * l, -max(sizes) / 2 - 0.35, name, ha="center", va="top", fontsize=9)
+    ax.set_xlim(-0.6, 2.5 * (len(sizes) - 1) + 0.6)
+    ax.set_ylim(-max(sizes) / 2 - 0.9, max(sizes) / 2 + (1.4 if skip else 0.4))
+    ax.set_aspect("equal")
+    ax.set_axis_off()
+    ax.set_title(title)
+    return ax
+
+
+def unrolled_rnn(T: int = 4, ax=None, *, title="A recurrent network unrolled in time"):
+    """Draw a recurrent cell unrolled over T steps: a feed-forward graph with shared weights."""
+    from matplotlib.patches import FancyBboxPatch
+
+    ax = _ax(ax, figsize=(7, 2.8))
+    arrow = dict(arrowstyle="-|>", color="#555555", lw=1)
+    for t in range(T):
+        x = 1.6 * t
+        ax.add_patch(FancyBboxPatch((x - 0.35, -0.3), 0.7, 0.6, boxstyle="round,pad=0.05",
+                                    color=CLASS_COLORS[0], alpha=0.85))
+        ax.text(x, 0, f"$h_{t + 1}$", ha="center", va="center", color="white", fontsize=11)
+        ax.text(x, -1.25, f"$x_{t + 1}$", ha="center", va="center", fontsize=11)
+        ax.text(x, 1.25, f"$\\hat y_{t + 1}$", ha="center", va="center", fontsize=11)
+        ax.annotate("", xy=(x, -0.38), xytext=(x, -1.05), arrowprops=arrow)
+        ax.annotate("", xy=(x, 1.05), xytext=(x, 0.38), arrowprops=arrow)
+        ax.text(x + 0.08, -0.72, "$U$", fontsize=9)
+        ax.text(x + 0.08, 0.62, "$V$", fontsize=9)
+        if t < T - 1:
+            ax.annotate("", xy=(x + 1.2, 0), xytext=(x + 0.43, 0), arrowprops=arrow)
+            ax.text(x + 0.8, 0.12, "$W$", fontsize=9, ha="center")
+    ax.annotate("", xy=(-0.43, 0), xytext=(-1.1, 0), arrowprops=arrow)
+    ax.text(-1.2, 0, "$h_0$", ha="right", va="center", fontsize=11)
+    ax.set_xlim(-1.8, 1.6 * (T - 1) + 0.8)
+    ax.set_ylim(-1.6, 1.6)
+    ax.set_aspect("equal")
+    ax.set_axis_off()
+    ax.set_title(title)
     return ax

@@ -174,3 +174,21 @@ def test_functional_forms_are_what_the_modules_run(rng):
     out, cache = layers.tanh_forward(x)
     np.testing.assert_array_equal(layer.forward(x), out)
     np.testing.assert_array_equal(layer.backward(x), layers.tanh_backward(x, cache))
+
+
+def test_residual_gradcheck_and_torch(backend, rng):
+    inner = nb.Sequential(nb.Linear(4, 4, rng=rng), nb.Tanh(), nb.Linear(4, 4, rng=rng))
+    block = nb.Residual(inner).to(backend)
+    errors = check_layer(block, backend.asarray(_input(rng, (5, 4))), rng)
+    assert set(errors) == {"x", "inner.0.W", "inner.0.b", "inner.2.W", "inner.2.b"}
+    assert max(errors.values()) < 1e-7, errors
+    x = _input(rng, (5, 4))
+    xt = as_torch(x, requires_grad=True)
+    W1, b1, W2, b2 = (as_torch(to_numpy(p.data)) for p in block.parameters())
+    yt = xt + torch.tanh(xt @ W1.T + b1) @ W2.T + b2
+    yt.sum().backward()
+    block.forward(backend.asarray(x))
+    dx = block.backward(backend.asarray(np.ones((5, 4))))
+    np.testing.assert_allclose(to_numpy(dx), xt.grad.numpy(), rtol=1e-12)
+    with pytest.raises(ValueError, match=r"inner must keep the shape \(5, 4\) of its input, got \(5, 3\)"):
+        nb.Residual(nb.Linear(4, 3, rng=rng)).forward(x)

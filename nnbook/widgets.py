@@ -1,0 +1,43 @@
+"""Live demos for Jupyter and Colab (ipywidgets), each with a static default figure.
+
+In the HTML book there is no kernel: the widgets show the figure of their
+default values, and each chapter also gives an animation that plays without one.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import data, plots
+from .perceptron import add_bias, novikoff_bound, perceptron_fit
+
+__all__ = ["perceptron_explorer"]
+
+
+def perceptron_explorer(n: int = 40, seed: int = 0):
+    """Sliders for the margin of the data and the number of updates seen.
+
+    Returns the ``interact`` widget; moving ``margin`` draws a new data set
+    (with that margin) and re-trains; ``step`` replays the updates one by one.
+    """
+    import matplotlib.pyplot as plt
+    from ipywidgets import FloatSlider, IntSlider, interact
+
+    def show(margin=0.15, step=100):
+        rng = np.random.default_rng(seed)
+        X, y, w_star = data.separable(n, margin, rng=rng)
+        X = X + np.array([0.3, -0.2])            # off the origin: the bias matters
+        Xb = add_bias(X)
+        res = perceptron_fit(Xb, y, rng=rng)
+        w_star_b = np.r_[-w_star @ np.array([0.3, -0.2]), w_star]
+        bound = novikoff_bound(Xb, y, w_star_b)
+        k = min(step, res.n_updates)
+        fig, ax = plt.subplots(figsize=(4.5, 4))
+        plots.perceptron_step(X, y, res, k, ax,
+                              title=f"margin {margin:.2f}: {res.n_updates} updates "
+                                    f"(bound {bound:.0f}), showing {k}")
+        plt.show()
+
+    return interact(show, margin=FloatSlider(value=0.15, min=0.02, max=0.4, step=0.01,
+                                             description="margin"),
+                    step=IntSlider(value=100, min=0, max=100, description="updates"))
