@@ -11,7 +11,7 @@ Modules: ``backend`` (namespaces, devices, dtypes), ``layers``, ``losses``,
 
 from . import backend, data, gradcheck, init, layers, losses, optim, perceptron
 from .backend import Backend, to_numpy
-from .layers import Linear, ReLU, Sequential, Sigmoid, Sign, Tanh, Identity, mlp
+from .layers import Identity, Linear, ReLU, Residual, Sequential, Sigmoid, Sign, Tanh, mlp
 from .losses import BCEWithLogitsLoss, CrossEntropyLoss, MSELoss
 from .optim import SGD, accuracy, fit, predict
 
@@ -20,6 +20,6 @@ __version__ = "0.1.0"
 __all__ = [
     "backend", "data", "gradcheck", "init", "layers", "losses", "optim", "perceptron",
     "Backend", "to_numpy", "Linear", "ReLU", "Sequential", "Sigmoid", "Sign", "Tanh",
-    "Identity", "mlp", "BCEWithLogitsLoss", "CrossEntropyLoss", "MSELoss", "SGD",
+    "Identity", "Residual", "mlp", "BCEWithLogitsLoss", "CrossEntropyLoss", "MSELoss", "SGD",
     "accuracy", "fit", "predict", "__version__",
 ]

@@ -9,9 +9,12 @@ from __future__ import annotations
 import numpy as np
 
 from . import data, plots
+from .layers import ACTIVATIONS, mlp
+from .losses import CrossEntropyLoss
+from .optim import SGD, accuracy, fit, predict
 from .perceptron import add_bias, novikoff_bound, perceptron_fit
 
-__all__ = ["perceptron_explorer"]
+__all__ = ["perceptron_explorer", "mlp_explorer"]
 
 
 def perceptron_explorer(n: int = 40, seed: int = 0):
@@ -41,3 +44,32 @@ def perceptron_explorer(n: int = 40, seed: int = 0):
     return interact(show, margin=FloatSlider(value=0.15, min=0.02, max=0.4, step=0.01,
                                              description="margin"),
                     step=IntSlider(value=100, min=0, max=100, description="updates"))
+
+
+def mlp_explorer(n: int = 200, seed: int = 0):
+    """Sliders for the width, activation and training length of an MLP on two moons.
+
+    Each change trains a fresh 2-H-2 network (full-batch momentum SGD, well
+    under a second) and draws its decision regions and loss curve.
+    """
+    import matplotlib.pyplot as plt
+    from ipywidgets import Dropdown, IntSlider, interact
+
+    X, y = data.moons(n, 0.15, rng=np.random.default_rng(seed))
+
+    def show(hidden=8, activation="tanh", epochs=300):
+        rng = np.random.default_rng(seed)
+        model = mlp([2, hidden, 2], activation, rng=rng)
+        hist = fit(model, CrossEntropyLoss(), SGD(model.parameters(), lr=0.5, momentum=0.9),
+                   X, y, epochs=epochs, batch_size=n, rng=rng)
+        acc = accuracy(predict(model, X), y)
+        fig, (a1, a2) = plt.subplots(1, 2, figsize=(9, 3.6))
+        plots.decision_boundary(lambda P: np.argmax(predict(model, P), axis=1), X, y, a1,
+                                title=f"{hidden} {activation} units: accuracy {acc:.2f}")
+        plots.training_curves(hist, a2, log=True)
+        plt.show()
+
+    return interact(show, hidden=IntSlider(value=8, min=1, max=64, description="hidden units"),
+                    activation=Dropdown(options=[a for a in ACTIVATIONS if a != "sign"],
+                                        value="tanh", description="activation"),
+                    epochs=IntSlider(value=300, min=10, max=1000, step=10, description="epochs"))
