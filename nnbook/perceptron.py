@@ -27,8 +27,8 @@ import numpy as np
 
 from .backend import check_array, check_rng, namespace, to_numpy
 
-__all__ = ["add_bias", "perceptron_fit", "PerceptronResult", "novikoff_bound",
-           "predict_sign", "margin"]
+__all__ = ["add_bias", "perceptron_epoch", "perceptron_fit", "PerceptronResult",
+           "novikoff_bound", "predict_sign", "margin"]
 
 
 def add_bias(X):
@@ -128,25 +128,45 @@ def perceptron_fit(X, y, *, lr: float = 1.0, max_epochs: int = 100, rng=None,
     converged = False
     for _ in range(max_epochs):
         order = np.arange(N) if rng is None else rng.permutation(N)
-        Xo, yo = X[order], y[order]
-        pos, mistakes = 0, 0
-        while pos < N:
-            wrong = yo[pos:] * (Xo[pos:] @ w) <= 0          # margins of the rest, at once
-            hits = xp.nonzero(wrong)[0]
-            if hits.shape[0] == 0:
-                break
-            j = pos + int(hits[0])                           # next mistake in visiting order
-            w = w + lr * yo[j] * Xo[j]                      # w <- w + eta y phi(x)
-            weights.append(to_numpy(w).copy())
-            updated.append(int(order[j]))
-            mistakes += 1
-            pos = j + 1
-        mistakes_per_epoch.append(mistakes)
-        if mistakes == 0:
+        w, hits, history = perceptron_epoch(X, y, w, lr, order)
+        updated += hits
+        weights += [to_numpy(v).copy() for v in history]
+        mistakes_per_epoch.append(len(hits))
+        if not hits:
             converged = True
             break
     return PerceptronResult(w, np.stack(weights), np.asarray(updated, dtype=np.int64),
                             mistakes_per_epoch, converged)
+
+
+def perceptron_epoch(X, y, w, lr, order):
+    r"""One pass of Rosenblatt's rule over the samples, visited in ``order``.
+
+    Exactly the sequential rule: on every mistake :math:`y\,w^\top\phi(x) \le 0`,
+    :math:`w \leftarrow w + \eta\, y\, \phi(x)`. Between two updates ``w`` is fixed,
+    so one matrix-vector product finds the next mistake among all the samples
+    left in this pass.
+
+    Returns
+    -------
+    w : (D,) array, the weights after the pass
+    updated : list of int, the samples that caused an update, in order
+    history : list of (D,) arrays, the weights after each update
+    """
+    xp = namespace(X)
+    Xo, yo = X[order], y[order]
+    updated, history, pos = [], [], 0
+    while pos < X.shape[0]:
+        wrong = yo[pos:] * (Xo[pos:] @ w) <= 0        # mistakes among the rest, at once
+        hits = xp.nonzero(wrong)[0]
+        if hits.shape[0] == 0:
+            break
+        j = pos + int(hits[0])                         # the next mistake in visiting order
+        w = w + lr * yo[j] * Xo[j]                     # w <- w + eta y phi(x)
+        updated.append(int(order[j]))
+        history.append(w)
+        pos = j + 1
+    return w, updated, history
 
 
 def margin(X, y, w) -> float:

@@ -173,7 +173,7 @@ def perceptron_step(X, y, result, k: int, ax=None, *, title=None):
     if not 0 <= k < W.shape[0]:
         raise ValueError(f"k must lie in [0, {W.shape[0] - 1}], got {k}")
     scatter_classes(ax, X, y)
-    pad = 0.15 * (X.max() - X.min())
+    pad = 0.3 * (X.max() - X.min())
     ax.set_xlim(X[:, 0].min() - pad, X[:, 0].max() + pad)
     ax.set_ylim(X[:, 1].min() - pad, X[:, 1].max() + pad)
     if k > 0 and np.any(W[k - 1][1:]):
@@ -187,7 +187,7 @@ def perceptron_step(X, y, result, k: int, ax=None, *, title=None):
                    label="misclassified sample", zorder=4)
     ax.set(title=title or f"after {k} update{'s' if k != 1 else ''}",
            xlabel="$x_1$", ylabel="$x_2$")
-    ax.legend(loc="lower left", fontsize=7)
+    ax.legend(loc="best", fontsize=7)
     return ax
 
 
