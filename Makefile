@@ -32,7 +32,7 @@ nbval: $(STAMP)  ## re-execute every chapter and compare with its stored outputs
 
 execute: $(STAMP)  ## re-execute every chapter in place (refreshes the stored outputs)
 	cd chapters && for nb in $(notdir $(CHAPTERS)); do \
-	  echo "executing $$nb"; ../$(BIN)/jupyter execute --inplace "$$nb" || exit 1; done
+	  echo "executing $$nb"; ../$(BIN)/jupyter execute --inplace --timeout=300 "$$nb" || exit 1; done
 
 lab: $(STAMP)  ## open the chapters in JupyterLab
 	$(BIN)/jupyter lab chapters
