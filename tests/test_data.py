@@ -49,3 +49,10 @@ def test_data_refusals(rng):
         nb.data.spirals(10, rng=None)
     with pytest.raises(ValueError, match=r"test_fraction must lie in \(0, 1\), got 1.0"):
         nb.data.split(np.ones((4, 1)), np.ones(4), 1.0, rng=rng)
+
+
+def test_more_data_refusals(rng):
+    with pytest.raises(ValueError, match="labels='pm1' needs exactly two centers"):
+        nb.data.blobs(9, rng=rng, centers=((0, 0), (1, 1), (2, 2)), labels="pm1")
+    with pytest.raises(ValueError, match="X and y must have the same length, got 4 and 3"):
+        nb.data.split(np.ones((4, 1)), np.ones(3), rng=rng)

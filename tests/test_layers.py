@@ -192,3 +192,8 @@ def test_residual_gradcheck_and_torch(backend, rng):
     np.testing.assert_allclose(to_numpy(dx), xt.grad.numpy(), rtol=1e-12)
     with pytest.raises(ValueError, match=r"inner must keep the shape \(5, 4\) of its input, got \(5, 3\)"):
         nb.Residual(nb.Linear(4, 3, rng=rng)).forward(x)
+
+
+def test_residual_refuses_a_non_module():
+    with pytest.raises(TypeError, match="inner must be an nnbook Module, got function"):
+        nb.Residual(lambda x: x)

@@ -85,3 +85,13 @@ def test_perceptron_refusals(rng):
         perceptron_fit(X, np.ones(4), max_epochs=0)
     with pytest.raises(ValueError, match="w_star must separate the data"):
         novikoff_bound(X, np.ones(4), -np.ones(3))
+
+
+def test_helper_refusals_and_values():
+    with pytest.raises(ValueError, match=r"X must have 2 dimension\(s\), got shape \(3,\)"):
+        add_bias(np.ones(3))
+    np.testing.assert_array_equal(add_bias(np.array([[2.0, 3.0]])), [[1.0, 2.0, 3.0]])
+    X, y = np.array([[1.0, 0.0], [-2.0, 0.0]]), np.array([1.0, -1.0])
+    assert margin(X, y, np.array([2.0, 0.0])) == pytest.approx(1.0)
+    assert novikoff_bound(X, y, np.array([1.0, 0.0])) == pytest.approx(4.0)
+    np.testing.assert_array_equal(predict_sign(X, np.array([0.0, 0.0])), [1.0, 1.0])

@@ -35,3 +35,16 @@ def test_pca_2d_finds_the_spread_direction(rng):
     P = plots.pca_2d(H)
     assert P.shape == (200, 2)
     assert P[:, 0].std() > 5 * P[:, 1].std()
+
+
+def test_plot_refusals(rng):
+    _, ax = plt.subplots()
+    with pytest.raises(ValueError, match=r"w must have shape \(3,\) \(bias, w1, w2\), got \(2,\)"):
+        plots.separating_line(np.ones(2), ax)
+    X, y, _ = nb.data.separable(10, 0.1, rng=rng)
+    res = nb.perceptron.perceptron_fit(nb.perceptron.add_bias(X), y)
+    with pytest.raises(ValueError, match=r"k must lie in \[0, \d+\], got 99"):
+        plots.perceptron_step(X, y, res, 99, ax)
+    ax = plots.perceptron_step(X, y, res, res.n_updates, ax)
+    assert ax.get_title() == f"after {res.n_updates} update{'s' if res.n_updates != 1 else ''}"
+    plt.close("all")
