@@ -119,15 +119,14 @@ def sklearn_mlp(X, y):
 def median_times(rows, repeats):
     """Median wall time of each contender; the runs are interleaved (one of each per
     round) so that a slow phase of the machine hits every contender alike."""
-    for fn in rows.values():
-        fn()  # warm-up
+    curves = {name: fn() for name, fn in rows.items()}  # warm-up, and the results to compare
     times = {name: [] for name in rows}
     for _ in range(repeats):
         for name, fn in rows.items():
             t = time.perf_counter()
             fn()
             times[name].append(time.perf_counter() - t)
-    return {name: statistics.median(ts) for name, ts in times.items()}
+    return {name: statistics.median(ts) for name, ts in times.items()}, curves
 
 
 def main():
@@ -156,11 +155,15 @@ def main():
     print(f"{platform.processor() or platform.machine()}, torch {torch.__version__}, "
           f"numpy {np.__version__}, device={args.device}, dtype={args.dtype}, "
           f"median of {args.repeats}", flush=True)
-    t = median_times(rows, args.repeats)
+    t, curves = median_times(rows, args.repeats)
     for name, sec in t.items():
         print(f"  {name:24s} {sec * 1e3:8.1f} ms")
     print(f"  ratio nnbook/numpy-by-hand  {t['nnbook, numpy'] / t['numpy by hand']:.2f}  (target <= 1.3)")
     print(f"  ratio nnbook-torch/torch.nn {t['nnbook, torch'] / t['torch.nn']:.2f}  (target <= 1.1)")
+    ref = np.asarray(curves["numpy by hand"])
+    gap = max(float(np.max(np.abs(np.asarray(c) - ref))) for name, c in curves.items()
+              if not name.startswith("sklearn"))
+    print(f"  same training: largest gap between the loss curves {gap:.1e}")
 
 
 if __name__ == "__main__":
