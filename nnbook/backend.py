@@ -144,29 +144,22 @@ class Backend:
         return getattr(self.xp, self.dtype)
 
     def asarray(self, x, dtype=None):
-        """Copy-free conversion of ``x`` (array, tensor or nested list) to this backend.
+        """Convert ``x`` (array, tensor or nested list) to this backend, copying only if needed.
 
-        Float inputs take the backend's float dtype; integer inputs (labels)
-        keep an integer dtype (int64). ``dtype`` overrides both.
+        Floating inputs take the backend's float dtype; anything else (class
+        labels) becomes int64. ``dtype`` overrides both.
         """
-        xp = self.xp
         if self.library == "torch":
             import torch
 
-            if isinstance(x, torch.Tensor):
-                x = x.detach()
-            elif not isinstance(x, np.ndarray):
-                x = np.asarray(x)
+            t = x.detach() if isinstance(x, torch.Tensor) else torch.from_numpy(
+                np.ascontiguousarray(np.asarray(x)))
             if dtype is None:
-                is_int = (x.dtype in (torch.int32, torch.int64, torch.int16, torch.int8, torch.uint8)
-                          if isinstance(x, torch.Tensor) else np.issubdtype(x.dtype, np.integer))
-                dtype = xp.int64 if is_int else self.float_dtype
-            if isinstance(x, np.ndarray):
-                x = torch.from_numpy(np.ascontiguousarray(x))
-            return x.to(device=self.device, dtype=dtype)
+                dtype = self.float_dtype if t.is_floating_point() else torch.int64
+            return t.to(device=self.device, dtype=dtype)
         x = to_numpy(x)
         if dtype is None:
-            dtype = np.int64 if np.issubdtype(x.dtype, np.integer) else self.dtype
+            dtype = self.dtype if np.issubdtype(x.dtype, np.floating) else np.int64
         return np.asarray(x, dtype=dtype)
 
     def __str__(self):
