@@ -63,9 +63,11 @@ def test_refusals_name_the_argument():
 
 
 def test_numpy_path_runs_without_torch():
-    """nnbook imports and trains with NumPy alone: torch is made unimportable."""
+    """nnbook imports and trains with NumPy alone: torch, matplotlib and scikit-learn
+    are made unimportable (array-api-compat is pure Python and always installed)."""
     code = (
-        "import sys; sys.modules['torch'] = None\n"
+        "import sys\n"
+        "for name in ('torch', 'matplotlib', 'sklearn', 'scipy'): sys.modules[name] = None\n"
         "import numpy as np, nnbook as nb\n"
         "rng = np.random.default_rng(0)\n"
         "X, y = nb.data.xor()\n"
