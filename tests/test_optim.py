@@ -130,3 +130,28 @@ def test_optim_refusals(rng):
         nb.fit(model, nb.CrossEntropyLoss(), opt, torch.zeros(4, 2, dtype=torch.float64), y, **kw)
     with pytest.raises(ValueError, match=r"labels must lie in \[0, 1\]"):
         nb.fit(model, nb.CrossEntropyLoss(), opt, X, y + 5, **kw)
+
+
+def test_fit_calls_back_after_every_epoch_and_restores_modes(rng):
+    X, y = nb.data.blobs(20, rng=rng)
+    model = nb.mlp([2, 4, 2], "relu", rng=rng)
+    seen = []
+    hist = nb.fit(model, nb.CrossEntropyLoss(), nb.SGD(model.parameters(), lr=0.1), X, y,
+                  epochs=3, batch_size=7, rng=rng,
+                  callback=lambda epoch, m: seen.append((epoch, m.training)))
+    assert seen == [(1, True), (2, True), (3, True)]
+    assert hist.epochs == [1, 2, 3]
+    model.eval()
+    nb.predict(model, X)
+    assert not model.training                     # predict restores the caller's mode
+
+
+def test_last_batch_is_smaller_and_weighted(rng):
+    """The epoch loss is the mean over samples: batches are weighted by their size."""
+    X, y = nb.data.blobs(10, rng=rng)
+    model = nb.mlp([2, 2], rng=rng)
+    lr = 1e-300                                   # the weights (and so the losses) stay put
+    hist = nb.fit(model, nb.CrossEntropyLoss(), nb.SGD(model.parameters(), lr=lr), X, y,
+                  epochs=1, batch_size=4, rng=rng)
+    full = float(nb.CrossEntropyLoss()(model.forward(X), y))
+    assert hist.loss[0] == pytest.approx(full, rel=1e-12)
