@@ -128,6 +128,11 @@ class Backend:
             object.__setattr__(self, "device", "cpu")
         elif self.device is None:
             object.__setattr__(self, "device", best_device())
+        if self.device == "mps" and self.dtype == "float64":
+            raise ValueError(
+                "dtype must be 'float32' on Apple's MPS device (it has no float64), "
+                "got 'float64'; use Backend('torch', 'mps', 'float32')"
+            )
 
     @property
     def xp(self):

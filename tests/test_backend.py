@@ -39,6 +39,7 @@ def test_namespace_matches_library():
     (dict(library="jax"), "library must be 'numpy' or 'torch', got 'jax'"),
     (dict(dtype="float16"), r"dtype must be one of \('float32', 'float64'\), got 'float16'"),
     (dict(library="numpy", device="cuda"), "device must be None or 'cpu' for NumPy, got 'cuda'"),
+    (dict(library="torch", device="mps"), "dtype must be 'float32' on Apple's MPS device"),
 ])
 def test_backend_refuses_bad_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):
