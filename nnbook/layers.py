@@ -185,9 +185,19 @@ class Module:
         """
         raise NotImplementedError
 
+    def children(self) -> list[tuple[str, "Module"]]:
+        """The modules this one contains, as ``(name, module)`` pairs (none by default)."""
+        return []
+
     def named_parameters(self) -> list[tuple[str, Parameter]]:
-        """``(name, parameter)`` pairs in a fixed order; names as in PyTorch (``"0.W"``)."""
-        return [(k, v) for k, v in vars(self).items() if isinstance(v, Parameter)]
+        """``(name, parameter)`` pairs in a fixed order, named as in PyTorch (``"0.W"``).
+
+        A module's own parameters come first, then those of its children,
+        prefixed with the child's name.
+        """
+        own = [(k, v) for k, v in vars(self).items() if isinstance(v, Parameter)]
+        return own + [(f"{name}.{k}", p) for name, child in self.children()
+                      for k, p in child.named_parameters()]
 
     def parameters(self) -> list[Parameter]:
         """The trainable parameters, in a fixed order."""
@@ -198,8 +208,10 @@ class Module:
             p.grad = None
 
     def train(self, mode: bool = True):
-        """Switch to training mode (matters for dropout and batch norm); returns self."""
+        """Switch to training mode (matters for dropout and batch norm), children too; returns self."""
         self.training = bool(mode)
+        for _, child in self.children():
+            child.train(mode)
         return self
 
     def eval(self):
@@ -207,7 +219,7 @@ class Module:
         return self.train(False)
 
     def to(self, backend=None, device=None, dtype=None):
-        """Move the parameters to another backend, in place; returns self.
+        """Move the parameters to another backend, in place, children too; returns self.
 
         ``model.to("torch", device="cuda", dtype="float32")`` or
         ``model.to(Backend("torch"))``.
@@ -221,8 +233,15 @@ class Module:
         for p in self.parameters():
             p.data = bk.asarray(to_numpy(p.data))
             p.grad = None
-        self.backend = bk
+        for m in self._modules():
+            m.backend = bk
         return self
+
+    def _modules(self):
+        """This module and all the modules below it."""
+        yield self
+        for _, child in self.children():
+            yield from child._modules()
 
     def extra_repr(self) -> str:
         return ""
@@ -382,21 +401,8 @@ class Sequential(Module):
             dout = layer.backward(dout, input_grad or layer is not first)
         return dout
 
-    def named_parameters(self):
-        return [(f"{i}.{name}", p) for i, layer in enumerate(self.layers)
-                for name, p in layer.named_parameters()]
-
-    def train(self, mode: bool = True):
-        for layer in self.layers:
-            layer.train(mode)
-        self.training = bool(mode)
-        return self
-
-    def to(self, backend=None, device=None, dtype=None):
-        for layer in self.layers:
-            layer.to(backend, device, dtype)
-        self.backend = self.layers[0].backend if self.layers else as_backend(backend)
-        return self
+    def children(self):
+        return [(str(i), layer) for i, layer in enumerate(self.layers)]
 
     def __getitem__(self, i):
         return self.layers[i]
@@ -439,18 +445,8 @@ class Residual(Module):
     def backward(self, dout, input_grad: bool = True):
         return dout + self.inner.backward(dout)
 
-    def named_parameters(self):
-        return [(f"inner.{name}", p) for name, p in self.inner.named_parameters()]
-
-    def train(self, mode: bool = True):
-        self.inner.train(mode)
-        self.training = bool(mode)
-        return self
-
-    def to(self, backend=None, device=None, dtype=None):
-        self.inner.to(backend, device, dtype)
-        self.backend = self.inner.backend
-        return self
+    def children(self):
+        return [("inner", self.inner)]
 
     def __repr__(self):
         return f"Residual({self.inner!r})"
