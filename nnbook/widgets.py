@@ -18,42 +18,47 @@ __all__ = ["perceptron_explorer", "mlp_explorer"]
 
 
 def perceptron_explorer(n: int = 40, seed: int = 0):
-    """Sliders for the margin of the data and the number of updates seen.
+    """Sliders for the margin of the data and how far into training to look.
 
-    Returns the ``interact`` widget; moving ``margin`` draws a new data set
-    (with that margin) and re-trains; ``step`` replays the updates one by one.
+    Returns the ``interactive`` widget (display it as the last expression of a
+    cell); moving ``margin`` draws a new data set
+    (with that margin) and re-trains; ``progress`` replays the updates, from
+    none (0 %) to convergence (100 %).
     """
     import matplotlib.pyplot as plt
-    from ipywidgets import FloatSlider, IntSlider, interact
+    from ipywidgets import FloatSlider, IntSlider, interactive
 
-    def show(margin=0.15, step=100):
+    shift = np.array([0.3, -0.2])                     # off the origin: the bias matters
+
+    def show(margin=0.15, progress=100):
         rng = np.random.default_rng(seed)
         X, y, w_star = data.separable(n, margin, rng=rng)
-        X = X + np.array([0.3, -0.2])            # off the origin: the bias matters
+        X = X + shift
         Xb = add_bias(X)
         res = perceptron_fit(Xb, y, rng=rng)
-        w_star_b = np.r_[-w_star @ np.array([0.3, -0.2]), w_star]
-        bound = novikoff_bound(Xb, y, w_star_b)
-        k = min(step, res.n_updates)
+        bound = novikoff_bound(Xb, y, np.r_[-w_star @ shift, w_star])
+        k = round(progress / 100 * res.n_updates)
         fig, ax = plt.subplots(figsize=(4.5, 4))
         plots.perceptron_step(X, y, res, k, ax,
-                              title=f"margin {margin:.2f}: {res.n_updates} updates "
-                                    f"(bound {bound:.0f}), showing {k}")
+                              title=f"margin {margin:.2f}: update {k} of {res.n_updates} "
+                                    f"(bound {bound:.0f})")
         plt.show()
 
-    return interact(show, margin=FloatSlider(value=0.15, min=0.02, max=0.4, step=0.01,
+    return interactive(show, margin=FloatSlider(value=0.15, min=0.02, max=0.4, step=0.01,
                                              description="margin"),
-                    step=IntSlider(value=100, min=0, max=100, description="updates"))
+                    progress=IntSlider(value=100, min=0, max=100, step=5,
+                                       description="progress %"))
 
 
 def mlp_explorer(n: int = 200, seed: int = 0):
     """Sliders for the width, activation and training length of an MLP on two moons.
 
     Each change trains a fresh 2-H-2 network (full-batch momentum SGD, well
-    under a second) and draws its decision regions and loss curve.
+    under a second) and draws its decision regions and loss curve. Returns the
+    ``interactive`` widget.
     """
     import matplotlib.pyplot as plt
-    from ipywidgets import Dropdown, IntSlider, interact
+    from ipywidgets import Dropdown, IntSlider, interactive
 
     X, y = data.moons(n, 0.15, rng=np.random.default_rng(seed))
 
@@ -69,7 +74,7 @@ def mlp_explorer(n: int = 200, seed: int = 0):
         plots.training_curves(hist, a2, log=True)
         plt.show()
 
-    return interact(show, hidden=IntSlider(value=8, min=1, max=64, description="hidden units"),
+    return interactive(show, hidden=IntSlider(value=8, min=1, max=64, description="hidden units"),
                     activation=Dropdown(options=[a for a in ACTIVATIONS if a != "sign"],
                                         value="tanh", description="activation"),
                     epochs=IntSlider(value=300, min=10, max=1000, step=10, description="epochs"))

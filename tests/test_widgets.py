@@ -1,0 +1,44 @@
+"""The live demos run for their default and extreme slider values."""
+
+import warnings
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import pytest  # noqa: E402
+
+from nnbook.widgets import mlp_explorer, perceptron_explorer  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _quiet():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)        # Agg cannot "show"
+        yield
+    plt.close("all")
+
+
+def _controls(w):
+    return {c.description: c for c in w.children if hasattr(c, "description") and c.description}
+
+
+def test_perceptron_explorer_runs_across_its_sliders():
+    w = perceptron_explorer()
+    controls = _controls(w)
+    assert set(controls) == {"margin", "progress %"}
+    # call the demo's function directly: interactive() would only log an exception
+    for margin, progress in [(0.02, 0), (0.4, 50), (0.15, 100)]:
+        w.f(margin=margin, progress=progress)
+        title = plt.gcf().axes[0].get_title()
+        assert title.startswith(f"margin {margin:.2f}: update ")
+
+
+def test_mlp_explorer_runs_for_every_activation():
+    w = mlp_explorer()
+    controls = _controls(w)
+    assert set(controls) == {"hidden units", "activation", "epochs"}
+    for act in controls["activation"].options:
+        w.f(hidden=1, activation=act, epochs=10)
+        assert plt.gcf().axes[0].get_title().startswith(f"1 {act} units: accuracy ")
