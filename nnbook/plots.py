@@ -212,18 +212,19 @@ def perceptron_animation(X, y, result, *, interval: int = 700):
 
 
 def network_graph(sizes, ax=None, *, labels=None, title="A feed-forward network",
-                  skip=None):
+                  skip=None, unit_text=None):
     """Draw a fully connected feed-forward network as a directed acyclic graph.
 
     Units are nodes (one column per layer), weights are edges. ``labels`` names
-    the layers; ``skip=(i, j)`` adds an identity edge from layer i to layer j.
+    the layers; ``skip=(i, j)`` adds an identity edge from layer i to layer j;
+    ``unit_text[l][i]`` (a string) is written beside unit i of layer l.
     """
     from matplotlib.patches import Circle
 
     ax = _ax(ax, figsize=(6, 3.5))
     pos = []
     for l, n in enumerate(sizes):
-        ys = np.linspace(-(n - 1) / 2, (n - 1) / 2, n)
+        ys = np.linspace((n - 1) / 2, -(n - 1) / 2, n)          # unit 0 on top
         pos.append([(2.5 * l, float(y)) for y in ys])
     for l in range(len(sizes) - 1):
         for (x0, y0) in pos[l]:
@@ -242,6 +243,11 @@ def network_graph(sizes, ax=None, *, labels=None, title="A feed-forward network"
         color = CLASS_COLORS[0] if 0 < l < len(sizes) - 1 else "#444444"
         for (x, y) in layer:
             ax.add_patch(Circle((x, y), 0.15, color=color, zorder=3))
+    if unit_text is not None:
+        for l, texts in enumerate(unit_text):
+            for (x, y), text in zip(pos[l], texts, strict=True):
+                ax.text(x, y + 0.22, text, ha="center", va="bottom", fontsize=8, zorder=4,
+                        bbox=dict(boxstyle="round,pad=0.2", fc="white", ec="#cccccc", lw=0.5))
     names = labels or (["input"] + [f"hidden {i}" for i in range(1, len(sizes) - 1)] + ["output"])
     for l, name in enumerate(names):
         ax.text(2.5 * l, -max(sizes) / 2 - 0.35, name, ha="center", va="top", fontsize=9)

@@ -48,3 +48,14 @@ def test_plot_refusals(rng):
     ax = plots.perceptron_step(X, y, res, res.n_updates, ax)
     assert ax.get_title() == f"after {res.n_updates} update{'s' if res.n_updates != 1 else ''}"
     plt.close("all")
+
+
+def test_network_graph_draws_units_edges_and_texts():
+    ax = plots.network_graph([2, 3, 1], unit_text=[["a", "b"], ["c", "d", "e"], ["f"]])
+    from matplotlib.patches import Circle
+
+    assert sum(isinstance(p, Circle) for p in ax.patches) == 6
+    assert len([t for t in ax.texts if t.get_text() in "abcdef"]) == 6
+    with pytest.raises(ValueError):                     # one text per unit, no silent truncation
+        plots.network_graph([2, 1], unit_text=[["a"], ["b"]])
+    plt.close("all")
