@@ -55,7 +55,7 @@ def test_network_graph_draws_units_edges_and_texts():
     from matplotlib.patches import Circle
 
     assert sum(isinstance(p, Circle) for p in ax.patches) == 6
-    assert len([t for t in ax.texts if t.get_text() in "abcdef"]) == 6
+    assert {t.get_text() for t in ax.texts} >= set("abcdef")
     with pytest.raises(ValueError):                     # one text per unit, no silent truncation
         plots.network_graph([2, 1], unit_text=[["a"], ["b"]])
     plt.close("all")
