@@ -13,7 +13,7 @@ from .backend import to_numpy
 
 __all__ = ["decision_boundary", "scatter_classes", "separating_line", "training_curves", "weight_images",
            "pca_2d", "embedding", "perceptron_step", "perceptron_animation", "network_graph",
-           "unrolled_rnn", "CLASS_COLORS"]
+           "unrolled_rnn", "training_animation", "CLASS_COLORS"]
 
 CLASS_COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd",
                 "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
@@ -287,3 +287,31 @@ def unrolled_rnn(T: int = 4, ax=None, *, title="A recurrent network unrolled in 
     ax.set_axis_off()
     ax.set_title(title)
     return ax
+
+
+def training_animation(snapshots, X, y, *, interval: int = 400, resolution: int = 120):
+    """Animate decision regions during training, one frame per snapshot.
+
+    Parameters
+    ----------
+    snapshots : list of (epoch, loss, predict)
+        ``predict(P)`` maps a (M, 2) grid to (M,) class labels, as for
+        :func:`decision_boundary`; typically collected by a ``fit`` callback.
+    X : (N, 2) array, y : (N,) labels
+
+    Returns a matplotlib animation; ``.to_jshtml()`` plays without a kernel.
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.animation import FuncAnimation
+
+    fig, ax = plt.subplots(figsize=(4.6, 4), layout="constrained")
+
+    def frame(i):
+        ax.clear()
+        epoch, loss, predict = snapshots[i]
+        decision_boundary(predict, X, y, ax, resolution=resolution, legend=False,
+                          title=f"epoch {epoch}: training loss {loss:.3f}")
+
+    anim = FuncAnimation(fig, frame, frames=len(snapshots), interval=interval)
+    plt.close(fig)
+    return anim
