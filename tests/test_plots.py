@@ -59,3 +59,18 @@ def test_network_graph_draws_units_edges_and_texts():
     with pytest.raises(ValueError):                     # one text per unit, no silent truncation
         plots.network_graph([2, 1], unit_text=[["a"], ["b"]])
     plt.close("all")
+
+
+@pytest.mark.filterwarnings("ignore:Animation was deleted without rendering")
+def test_animations_have_one_frame_per_step(rng):
+    X, y, _ = nb.data.separable(12, 0.1, rng=rng)
+    res = nb.perceptron.perceptron_fit(nb.perceptron.add_bias(X), y)
+    anim = plots.perceptron_animation(X, y, res)
+    assert len(list(anim.new_frame_seq())) == res.n_updates + 1
+    Xm, ym = nb.data.moons(30, rng=rng)
+    snaps = [(e, 0.5, lambda P: (P[:, 0] > e).astype(int)) for e in range(3)]
+    anim = plots.training_animation(snaps, Xm, ym, resolution=20)
+    assert len(list(anim.new_frame_seq())) == 3
+    anim._func(2)                                     # draw the last frame
+    assert anim._fig.axes[0].get_title() == "epoch 2: training loss 0.500"
+    plt.close("all")
