@@ -1,3 +1,6 @@
+import gc
+import warnings
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -61,16 +64,19 @@ def test_network_graph_draws_units_edges_and_texts():
     plt.close("all")
 
 
-@pytest.mark.filterwarnings("ignore:Animation was deleted without rendering")
 def test_animations_have_one_frame_per_step(rng):
     X, y, _ = nb.data.separable(12, 0.1, rng=rng)
     res = nb.perceptron.perceptron_fit(nb.perceptron.add_bias(X), y)
-    anim = plots.perceptron_animation(X, y, res)
-    assert len(list(anim.new_frame_seq())) == res.n_updates + 1
+    anim1 = plots.perceptron_animation(X, y, res)
+    assert len(list(anim1.new_frame_seq())) == res.n_updates + 1
     Xm, ym = nb.data.moons(30, rng=rng)
     snaps = [(e, 0.5, lambda P: (P[:, 0] > e).astype(int)) for e in range(3)]
     anim = plots.training_animation(snaps, Xm, ym, resolution=20)
     assert len(list(anim.new_frame_seq())) == 3
     anim._func(2)                                     # draw the last frame
     assert anim._fig.axes[0].get_title() == "epoch 2: training loss 0.500"
+    with warnings.catch_warnings():                    # never rendered to a file: expected
+        warnings.simplefilter("ignore", UserWarning)
+        del anim, anim1
+        gc.collect()
     plt.close("all")
