@@ -13,7 +13,7 @@ from .backend import to_numpy
 
 __all__ = ["decision_boundary", "scatter_classes", "separating_line", "training_curves", "weight_images",
            "pca_2d", "embedding", "perceptron_step", "perceptron_animation", "network_graph",
-           "unrolled_rnn", "training_animation", "CLASS_COLORS"]
+           "unrolled_rnn", "training_animation", "neuron_diagram", "CLASS_COLORS"]
 
 CLASS_COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd",
                 "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
@@ -315,3 +315,37 @@ def training_animation(snapshots, X, y, *, interval: int = 400, resolution: int 
     anim = FuncAnimation(fig, frame, frames=len(snapshots), interval=interval)
     plt.close(fig)
     return anim
+
+
+def neuron_diagram(ax=None, *, title="An artificial neuron"):
+    """Inputs, weights (synapses), a sum (soma) and a threshold (firing), as a diagram."""
+    from matplotlib.patches import Circle, FancyBboxPatch
+
+    ax = _ax(ax, figsize=(7, 3.2))
+    arrow = dict(arrowstyle="-|>", color="#555555", lw=1.2)
+    inputs = [("$1$", "$w_0 = b$"), ("$x_1$", "$w_1$"), ("$x_2$", "$w_2$"), ("$x_3$", "$w_3$")]
+    ys = [1.5, 0.5, -0.5, -1.5]
+    for (name, weight), y in zip(inputs, ys):
+        ax.add_patch(Circle((0, y), 0.22, color="#444444" if name != "$1$" else "#999999"))
+        ax.text(0, y, name, color="white", ha="center", va="center", fontsize=11)
+        ax.annotate("", xy=(2.62, 0.12 * y), xytext=(0.25, y), arrowprops=arrow)
+        ax.text(1.3, 0.61 * y + 0.2, weight, ha="center", fontsize=10, color=CLASS_COLORS[1])
+    ax.add_patch(Circle((3, 0), 0.4, color=CLASS_COLORS[0]))
+    ax.text(3, 0, r"$\Sigma$", color="white", ha="center", va="center", fontsize=16)
+    ax.annotate("", xy=(4.25, 0), xytext=(3.42, 0), arrowprops=arrow)
+    ax.text(3.85, 0.15, "$z$", ha="center", fontsize=11)
+    ax.add_patch(FancyBboxPatch((4.3, -0.45), 0.9, 0.9, boxstyle="round,pad=0.05",
+                                color=CLASS_COLORS[0], alpha=0.9))
+    ax.plot([4.42, 4.75, 4.75, 5.08], [-0.25, -0.25, 0.25, 0.25], color="white", lw=2)
+    ax.annotate("", xy=(6.1, 0), xytext=(5.27, 0), arrowprops=arrow)
+    ax.text(6.2, 0, r"$\hat y = \operatorname{sign}(z)$", va="center", fontsize=11)
+    for x, text in [(1.2, "synapses:\nweighted inputs"), (3, "soma:\nsum"),
+                    (4.75, "firing:\nthreshold")]:
+        ax.text(x, -2.2, text, ha="center", va="top", fontsize=9, color="#444444")
+    ax.text(3, 0.65, r"$z = \sum_i w_i x_i + b$", ha="center", fontsize=10)
+    ax.set_xlim(-0.5, 8.2)
+    ax.set_ylim(-2.9, 2.0)
+    ax.set_aspect("equal")
+    ax.set_axis_off()
+    ax.set_title(title)
+    return ax

@@ -80,3 +80,12 @@ def test_animations_have_one_frame_per_step(rng):
         del anim, anim1
         gc.collect()
     plt.close("all")
+
+
+def test_neuron_diagram_names_its_parts():
+    ax = plots.neuron_diagram()
+    texts = " ".join(t.get_text() for t in ax.texts)
+    for part in ("synapses", "soma", "threshold", "$w_0 = b$", r"\operatorname{sign}(z)"):
+        assert part in texts
+    assert ax.get_title() == "An artificial neuron"
+    plt.close("all")
