@@ -16,7 +16,7 @@ Examples
 >>> import numpy as np
 >>> from nnbook.backend import Backend
 >>> bk = Backend("numpy")
->>> bk.asarray([1, 2]).dtype
+>>> bk.asarray([1.5, 2.0]).dtype
 dtype('float64')
 """
 

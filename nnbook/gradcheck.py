@@ -25,7 +25,8 @@ from array_api_compat import device as _device
 
 from .backend import check_rng, namespace, to_numpy
 
-__all__ = ["numerical_gradient", "relative_error", "check_layer", "check_loss"]
+__all__ = ["numerical_gradient", "relative_error", "check_layer", "check_loss",
+           "autograd_gradients"]
 
 
 def numerical_gradient(f, x, eps: float = 1e-6):
@@ -116,3 +117,27 @@ def check_loss(loss_fn, output, target, eps: float = 1e-6) -> float:
     numeric = numerical_gradient(lambda: loss_fn.forward(output, target), output, eps)
     return relative_error(analytic, numeric)
 
+
+
+def autograd_gradients(f, *arrays):
+    """Gradients of the scalar ``f(*tensors)`` by PyTorch's autograd, as NumPy arrays.
+
+    The independent oracle for a hand-written backward: each array becomes a
+    float64 leaf tensor that requires grad, ``f`` builds the computation with
+    ``torch`` operations, and reverse-mode autodiff returns one gradient per array.
+
+    Examples
+    --------
+    >>> import numpy as np, torch
+    >>> autograd_gradients(lambda x: (x ** 2).sum(), np.array([1.0, -2.0]))
+    [array([ 2., -4.])]
+    """
+    import torch
+
+    tensors = [torch.tensor(to_numpy(a), dtype=torch.float64, requires_grad=True)
+               for a in arrays]
+    out = f(*tensors)
+    if out.numel() != 1:
+        raise ValueError(f"f must return a scalar, got shape {tuple(out.shape)}")
+    out.backward()
+    return [t.grad.numpy() if t.grad is not None else np.zeros(t.shape) for t in tensors]

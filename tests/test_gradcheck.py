@@ -30,3 +30,16 @@ def test_relative_error():
 def test_numerical_gradient_refuses_integers():
     with pytest.raises(TypeError, match="x must have a float dtype, got int64"):
         numerical_gradient(lambda: 0.0, np.arange(3))
+
+
+def test_autograd_gradients(rng):
+    from nnbook.gradcheck import autograd_gradients
+
+    A, x = rng.standard_normal((3, 3)), rng.standard_normal(3)
+    gA, gx = autograd_gradients(lambda A_, x_: x_ @ A_ @ x_, A, x)
+    np.testing.assert_allclose(gx, (A + A.T) @ x, rtol=1e-12)
+    np.testing.assert_allclose(gA, np.outer(x, x), rtol=1e-12)
+    (unused,) = autograd_gradients(lambda a: (a * 0).sum() + 1.0, x)
+    np.testing.assert_array_equal(unused, 0.0)
+    with pytest.raises(ValueError, match=r"f must return a scalar, got shape \(3,\)"):
+        autograd_gradients(lambda a: a * 2, x)
