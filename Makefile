@@ -22,13 +22,13 @@ book: $(STAMP)  ## build the HTML book into _build/html from the stored notebook
 	@echo "Open _build/html/index.html"
 
 test: $(STAMP)  ## the whole suite: unit tests, nbval over every chapter, book build with -W
-	$(BIN)/python -m pytest -n 2 --dist loadfile --nbval --doctest-modules nnbook tests chapters
+	$(BIN)/python -m pytest -n 2 --dist loadfile --nbval --nbval-cell-timeout=300 --doctest-modules nnbook tests chapters
 
 unit: $(STAMP)  ## nnbook's unit tests only (seconds)
 	$(BIN)/python -m pytest -n 2 --doctest-modules nnbook tests -k "not book"
 
 nbval: $(STAMP)  ## re-execute every chapter and compare with its stored outputs
-	$(BIN)/python -m pytest -n 2 --dist loadfile --nbval chapters
+	$(BIN)/python -m pytest -n 2 --dist loadfile --nbval --nbval-cell-timeout=300 chapters
 
 execute: $(STAMP)  ## re-execute every chapter in place (refreshes the stored outputs)
 	cd chapters && for nb in $(notdir $(CHAPTERS)); do \
