@@ -6,7 +6,7 @@ STAMP   := $(VENV)/.installed
 CHAPTERS := $(sort $(wildcard chapters/*.ipynb))
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: help book test unit nbval book-check execute lab bench clean
+.PHONY: help book test unit nbval execute lab bench clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'

@@ -19,7 +19,7 @@ def html(tmp_path_factory):
     proc = subprocess.run(
         [str(jb), "build", "--warningiserror", "--nitpick", "--keep-going",
          "--path-output", str(out), str(ROOT)],
-        capture_output=True, text=True, cwd=ROOT,
+        capture_output=True, text=True, cwd=ROOT, timeout=900,
     )
     log = proc.stdout + proc.stderr
     assert proc.returncode == 0, log[-5000:]
