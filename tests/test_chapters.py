@@ -37,6 +37,7 @@ def test_chapter_structure(path):
 def test_chapter_is_stored_executed_with_captioned_figures(path):
     for i, cell in enumerate(c for c in _cells(path) if c["cell_type"] == "code"):
         assert cell["execution_count"] is not None, f"code cell {i} was not executed"
+        assert "\n# #" not in "\n" + _text(cell), f"code cell {i} holds a commented-out heading"
         assert not any(o["output_type"] == "error" for o in cell["outputs"]), f"code cell {i} failed"
         has_png = any("image/png" in o.get("data", {}) for o in cell["outputs"])
         if has_png:

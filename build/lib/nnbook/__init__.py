@@ -1,0 +1,25 @@
+"""nnbook: the code of the book *Neural Networks, from the Perceptron Up*.
+
+One implementation of each algorithm, written against the Python array API, that
+runs on NumPy arrays (the reference, on the CPU) and on PyTorch tensors (CUDA,
+MPS or CPU). PyTorch is imported only when a torch backend is asked for.
+
+Modules: ``backend`` (namespaces, devices, dtypes), ``layers``, ``losses``,
+``init``, ``optim`` (optimisers and the training loop), ``perceptron``,
+``gradcheck``, ``data``, ``plots``.
+"""
+
+from . import backend, data, gradcheck, init, layers, losses, optim, perceptron
+from .backend import Backend, to_numpy
+from .layers import Identity, Linear, ReLU, Residual, Sequential, Sigmoid, Sign, Tanh, mlp
+from .losses import BCEWithLogitsLoss, CrossEntropyLoss, MSELoss
+from .optim import SGD, accuracy, fit, predict
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "backend", "data", "gradcheck", "init", "layers", "losses", "optim", "perceptron",
+    "Backend", "to_numpy", "Linear", "ReLU", "Sequential", "Sigmoid", "Sign", "Tanh",
+    "Identity", "Residual", "mlp", "BCEWithLogitsLoss", "CrossEntropyLoss", "MSELoss", "SGD",
+    "accuracy", "fit", "predict", "__version__",
+]

@@ -1,0 +1,80 @@
+"""Live demos for Jupyter and Colab (ipywidgets), each with a static default figure.
+
+In the HTML book there is no kernel: the widgets show the figure of their
+default values, and each chapter also gives an animation that plays without one.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import data, plots
+from .layers import ACTIVATIONS, mlp
+from .losses import CrossEntropyLoss
+from .optim import SGD, accuracy, fit, predict
+from .perceptron import add_bias, novikoff_bound, perceptron_fit
+
+__all__ = ["perceptron_explorer", "mlp_explorer"]
+
+
+def perceptron_explorer(n: int = 40, seed: int = 0):
+    """Sliders for the margin of the data and how far into training to look.
+
+    Returns the ``interactive`` widget (display it as the last expression of a
+    cell); moving ``margin`` draws a new data set
+    (with that margin) and re-trains; ``progress`` replays the updates, from
+    none (0 %) to convergence (100 %).
+    """
+    import matplotlib.pyplot as plt
+    from ipywidgets import FloatSlider, IntSlider, interactive
+
+    shift = np.array([0.3, -0.2])                     # off the origin: the bias matters
+
+    def show(margin=0.15, progress=100):
+        rng = np.random.default_rng(seed)
+        X, y, w_star = data.separable(n, margin, rng=rng)
+        X = X + shift
+        Xb = add_bias(X)
+        res = perceptron_fit(Xb, y, rng=rng)
+        bound = novikoff_bound(Xb, y, np.r_[-w_star @ shift, w_star])
+        k = round(progress / 100 * res.n_updates)
+        fig, ax = plt.subplots(figsize=(4.5, 4))
+        plots.perceptron_step(X, y, res, k, ax,
+                              title=f"margin {margin:.2f}: update {k} of {res.n_updates} "
+                                    f"(bound {bound:.0f})")
+        plt.show()
+
+    return interactive(show, margin=FloatSlider(value=0.15, min=0.02, max=0.4, step=0.01,
+                                             description="margin"),
+                    progress=IntSlider(value=100, min=0, max=100, step=5,
+                                       description="progress %"))
+
+
+def mlp_explorer(n: int = 200, seed: int = 0):
+    """Sliders for the width, activation and training length of an MLP on two moons.
+
+    Each change trains a fresh 2-H-2 network (full-batch momentum SGD, well
+    under a second) and draws its decision regions and loss curve. Returns the
+    ``interactive`` widget.
+    """
+    import matplotlib.pyplot as plt
+    from ipywidgets import Dropdown, IntSlider, interactive
+
+    X, y = data.moons(n, 0.15, rng=np.random.default_rng(seed))
+
+    def show(hidden=8, activation="tanh", epochs=300):
+        rng = np.random.default_rng(seed)
+        model = mlp([2, hidden, 2], activation, rng=rng)
+        hist = fit(model, CrossEntropyLoss(), SGD(model.parameters(), lr=0.5, momentum=0.9),
+                   X, y, epochs=epochs, batch_size=n, rng=rng)
+        acc = accuracy(predict(model, X), y)
+        fig, (a1, a2) = plt.subplots(1, 2, figsize=(9, 3.6))
+        plots.decision_boundary(lambda P: np.argmax(predict(model, P), axis=1), X, y, a1,
+                                title=f"{hidden} {activation} units: accuracy {acc:.2f}")
+        plots.training_curves(hist, a2, log=True)
+        plt.show()
+
+    return interactive(show, hidden=IntSlider(value=8, min=1, max=64, description="hidden units"),
+                    activation=Dropdown(options=[a for a in ACTIVATIONS if a != "sign"],
+                                        value="tanh", description="activation"),
+                    epochs=IntSlider(value=300, min=10, max=1000, step=10, description="epochs"))
