@@ -118,7 +118,6 @@ def check_loss(loss_fn, output, target, eps: float = 1e-6) -> float:
     return relative_error(analytic, numeric)
 
 
-
 def autograd_gradients(f, *arrays):
     """Gradients of the scalar ``f(*tensors)`` by PyTorch's autograd, as NumPy arrays.
 

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import numpy as np
-
 from .backend import check_rng, namespace
 from .layers import Module, Parameter, check_input
 
@@ -142,8 +140,8 @@ def accuracy(output, target) -> float:
     xp = namespace(output)
     if output.ndim == 2 and output.shape[1] > 1:
         pred = xp.argmax(output, axis=1)
-        return float(xp.mean(xp.astype(pred == target, output.dtype)))
-    pred = xp.astype(output > 0, output.dtype)
+    else:
+        pred = xp.astype(output > 0, output.dtype)
     return float(xp.mean(xp.astype(pred == target, output.dtype)))
 
 
