@@ -3,10 +3,12 @@ PYTHON  ?= python3
 VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
-CHAPTERS := $(sort $(wildcard chapters/*.ipynb))
+# One chapter with CHAPTER=01_perceptron; every chapter by default.
+CHAPTER ?= $(basename $(notdir $(wildcard chapters/*.md)))
+JUPYTEXT := $(BIN)/jupytext --quiet
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: help book test unit nbval execute lab bench clean
+.PHONY: help book test unit nbval sync execute md lint lab bench clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -21,7 +23,7 @@ book: $(STAMP)  ## build the HTML book into _build/html from the stored notebook
 	$(BIN)/jupyter-book build --warningiserror --nitpick --keep-going .
 	@echo "Open _build/html/index.html"
 
-test: $(STAMP)  ## the whole suite: unit tests, nbval over every chapter, book build with -W
+test: lint  ## the whole suite: lint, unit tests, pair sync, nbval over every chapter, book build with -W
 	$(BIN)/python -m pytest -n 2 --dist loadfile --nbval --nbval-cell-timeout=300 --doctest-modules nnbook tests chapters
 
 unit: $(STAMP)  ## nnbook's unit tests only (seconds)
@@ -30,9 +32,18 @@ unit: $(STAMP)  ## nnbook's unit tests only (seconds)
 nbval: $(STAMP)  ## re-execute every chapter and compare with its stored outputs
 	$(BIN)/python -m pytest -n 2 --dist loadfile --nbval --nbval-cell-timeout=300 chapters
 
-execute: $(STAMP)  ## re-execute every chapter in place (refreshes the stored outputs)
-	cd chapters && for nb in $(notdir $(CHAPTERS)); do \
-	  echo "executing $$nb"; ../$(BIN)/jupyter execute --inplace --timeout=300 "$$nb" || exit 1; done
+sync: $(STAMP)  ## update each notebook's cells from its Markdown (keeps outputs of unchanged cells)
+	for c in $(CHAPTER); do $(JUPYTEXT) --update --to ipynb --output chapters/$$c.ipynb chapters/$$c.md || exit 1; done
+
+execute: sync  ## sync, then re-execute in place (one chapter: make execute CHAPTER=01_perceptron)
+	cd chapters && for c in $(CHAPTER); do \
+	  echo "executing $$c"; ../$(BIN)/jupyter execute --inplace --timeout=300 "$$c.ipynb" || exit 1; done
+
+md: $(STAMP)  ## after editing a notebook in Jupyter without jupytext: write its cells back to the Markdown
+	for c in $(CHAPTER); do $(JUPYTEXT) --to md:myst --output chapters/$$c.md chapters/$$c.ipynb || exit 1; done
+
+lint: $(STAMP)  ## ruff over nnbook, tests and benchmarks
+	$(BIN)/ruff check nnbook tests benchmarks
 
 lab: $(STAMP)  ## open the chapters in JupyterLab
 	$(BIN)/jupyter lab chapters

@@ -52,7 +52,7 @@ def numpy_by_hand(X, y, W1, b1, W2, b2, seed, dtype):
             gW2, gb2 = d2.T @ h, d2.sum(axis=0)
             dh = (d2 @ W2) * (z1 > 0)
             gW1, gb1 = dh.T @ xb, dh.sum(axis=0)
-            for a, g, v in zip((W1, b1, W2, b2), (gW1, gb1, gW2, gb2), vel):
+            for a, g, v in zip((W1, b1, W2, b2), (gW1, gb1, gW2, gb2), vel, strict=True):
                 v *= MU
                 v += g
                 a -= LR * v
@@ -76,7 +76,7 @@ def torch_nn(X, y, model_np, seed, device, dtype):
     tdtype = getattr(torch, dtype)
     net = torch.nn.Sequential(torch.nn.Linear(64, HIDDEN), torch.nn.ReLU(), torch.nn.Linear(HIDDEN, 10))
     with torch.no_grad():
-        for mine, theirs in zip([model_np[0], model_np[2]], [net[0], net[2]]):
+        for mine, theirs in zip([model_np[0], model_np[2]], [net[0], net[2]], strict=True):
             theirs.weight.copy_(torch.from_numpy(mine.W.data))
             theirs.bias.copy_(torch.from_numpy(mine.b.data))
     net = net.to(device=device, dtype=tdtype)

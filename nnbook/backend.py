@@ -29,11 +29,11 @@ import numpy as np
 
 __all__ = [
     "Backend",
-    "namespace",
     "best_device",
-    "to_numpy",
-    "check_rng",
     "check_array",
+    "check_rng",
+    "namespace",
+    "to_numpy",
 ]
 
 _NAMESPACE_CACHE: dict[type, Any] = {}
@@ -238,7 +238,7 @@ def check_array(x, name: str, ndim: int | None = None, shape=None, floating: boo
         )
     if shape is not None:
         ok = len(shape) == x.ndim and all(
-            s is None or s == d for s, d in zip(shape, x.shape)
+            s is None or s == d for s, d in zip(shape, x.shape, strict=True)
         )
         if not ok:
             want = "(" + ", ".join("N" if s is None else str(s) for s in shape) + ")"

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["setup", "glue", "show_source"]
+__all__ = ["glue", "setup", "show_source"]
 
 
 def setup():

@@ -16,8 +16,16 @@ import numpy as np
 
 from .backend import check_rng
 
-__all__ = ["xor", "blobs", "separable", "moons", "spirals", "digits", "split",
-           "Split"]
+__all__ = [
+    "Split",
+    "blobs",
+    "digits",
+    "moons",
+    "separable",
+    "spirals",
+    "split",
+    "xor",
+]
 
 
 def _labels(y01: np.ndarray, labels: str) -> np.ndarray:
@@ -144,7 +152,7 @@ def split(X, y, test_fraction: float = 0.2, *, rng) -> Split:
     if len(X) != len(y):
         raise ValueError(f"X and y must have the same length, got {len(X)} and {len(y)}")
     perm = rng.permutation(len(X))
-    n_test = int(round(test_fraction * len(X)))
+    n_test = round(test_fraction * len(X))
     te, tr = perm[:n_test], perm[n_test:]
     return Split(X[tr], y[tr], X[te], y[te])
 

@@ -20,13 +20,17 @@ layer's ``backward(delta)`` must equal the numerical gradient of :math:`f`.
 from __future__ import annotations
 
 import numpy as np
-
 from array_api_compat import device as _device
 
 from .backend import check_rng, namespace, to_numpy
 
-__all__ = ["numerical_gradient", "relative_error", "check_layer", "check_loss",
-           "autograd_gradients"]
+__all__ = [
+    "autograd_gradients",
+    "check_layer",
+    "check_loss",
+    "numerical_gradient",
+    "relative_error",
+]
 
 
 def numerical_gradient(f, x, eps: float = 1e-6):

@@ -13,7 +13,7 @@ import numpy as np
 
 from .backend import check_rng
 
-__all__ = ["uniform_fan_in", "lecun_normal", "xavier_normal", "he_normal", "constant"]
+__all__ = ["constant", "he_normal", "lecun_normal", "uniform_fan_in", "xavier_normal"]
 
 
 def uniform_fan_in(shape, fan_in, fan_out, rng) -> np.ndarray:

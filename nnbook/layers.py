@@ -16,17 +16,33 @@ the chain rule.
 
 from __future__ import annotations
 
-from .backend import Backend, as_backend, check_array, check_rng, namespace, to_numpy
+import itertools
+
 from . import init as _init
+from .backend import Backend, as_backend, check_array, check_rng, namespace, to_numpy
 
 __all__ = [
-    "Parameter", "Module", "Sequential", "mlp",
-    "Linear", "Identity", "Sign", "Sigmoid", "Tanh", "ReLU", "Residual",
-    "linear_forward", "linear_backward",
-    "sign_forward", "sign_backward",
-    "sigmoid_forward", "sigmoid_backward",
-    "tanh_forward", "tanh_backward",
-    "relu_forward", "relu_backward",
+    "Identity",
+    "Linear",
+    "Module",
+    "Parameter",
+    "ReLU",
+    "Residual",
+    "Sequential",
+    "Sigmoid",
+    "Sign",
+    "Tanh",
+    "linear_backward",
+    "linear_forward",
+    "mlp",
+    "relu_backward",
+    "relu_forward",
+    "sigmoid_backward",
+    "sigmoid_forward",
+    "sign_backward",
+    "sign_forward",
+    "tanh_backward",
+    "tanh_forward",
 ]
 
 
@@ -185,7 +201,7 @@ class Module:
         """
         raise NotImplementedError
 
-    def children(self) -> list[tuple[str, "Module"]]:
+    def children(self) -> list[tuple[str, Module]]:
         """The modules this one contains, as ``(name, module)`` pairs (none by default)."""
         return []
 
@@ -468,7 +484,7 @@ def mlp(sizes, activation: str = "relu", *, rng, init=None, backend=None) -> Seq
         )
     check_rng(rng)
     layers: list[Module] = []
-    for i, (d_in, d_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+    for i, (d_in, d_out) in enumerate(itertools.pairwise(sizes)):
         layers.append(Linear(d_in, d_out, rng=rng, init=init, backend=backend))
         if i < len(sizes) - 2:
             layers.append(ACTIVATIONS[activation]())

@@ -12,19 +12,27 @@ expression, and the gradient becomes simply *probability minus target*.
 
 from __future__ import annotations
 
-from array_api_compat import device as _device
-
 import math
+
+from array_api_compat import device as _device
 
 from .backend import check_array, namespace
 from .layers import sigmoid_forward
 
 __all__ = [
-    "mse_forward", "mse_backward",
-    "bce_with_logits_forward", "bce_with_logits_backward",
-    "softmax", "log_softmax", "logsumexp",
-    "cross_entropy_forward", "cross_entropy_backward", "one_hot",
-    "MSELoss", "BCEWithLogitsLoss", "CrossEntropyLoss",
+    "BCEWithLogitsLoss",
+    "CrossEntropyLoss",
+    "MSELoss",
+    "bce_with_logits_backward",
+    "bce_with_logits_forward",
+    "cross_entropy_backward",
+    "cross_entropy_forward",
+    "log_softmax",
+    "logsumexp",
+    "mse_backward",
+    "mse_forward",
+    "one_hot",
+    "softmax",
 ]
 
 

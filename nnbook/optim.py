@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from .backend import check_rng, namespace
 from .layers import Module, Parameter, check_input
 
-__all__ = ["Optimizer", "SGD", "fit", "History", "predict", "accuracy"]
+__all__ = ["SGD", "History", "Optimizer", "accuracy", "fit", "predict"]
 
 
 class Optimizer:
@@ -43,7 +43,7 @@ class Optimizer:
 
     def step(self):
         """Update every parameter that has a gradient, in place."""
-        for p, state in zip(self.params, self.state):
+        for p, state in zip(self.params, self.state, strict=True):
             if p.grad is not None:
                 self.update(p.data, p.grad, state)
 

@@ -27,8 +27,15 @@ import numpy as np
 
 from .backend import check_array, check_rng, namespace, to_numpy
 
-__all__ = ["add_bias", "perceptron_epoch", "perceptron_fit", "PerceptronResult",
-           "novikoff_bound", "predict_sign", "margin"]
+__all__ = [
+    "PerceptronResult",
+    "add_bias",
+    "margin",
+    "novikoff_bound",
+    "perceptron_epoch",
+    "perceptron_fit",
+    "predict_sign",
+]
 
 
 def add_bias(X):

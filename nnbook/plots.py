@@ -11,9 +11,22 @@ import numpy as np
 
 from .backend import to_numpy
 
-__all__ = ["decision_boundary", "scatter_classes", "separating_line", "training_curves", "weight_images",
-           "pca_2d", "embedding", "perceptron_step", "perceptron_animation", "network_graph",
-           "unrolled_rnn", "training_animation", "neuron_diagram", "CLASS_COLORS"]
+__all__ = [
+    "CLASS_COLORS",
+    "decision_boundary",
+    "embedding",
+    "network_graph",
+    "neuron_diagram",
+    "pca_2d",
+    "perceptron_animation",
+    "perceptron_step",
+    "scatter_classes",
+    "separating_line",
+    "training_animation",
+    "training_curves",
+    "unrolled_rnn",
+    "weight_images",
+]
 
 CLASS_COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd",
                 "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
@@ -223,12 +236,12 @@ def network_graph(sizes, ax=None, *, labels=None, title="A feed-forward network"
 
     ax = _ax(ax, figsize=(6, 3.5))
     pos = []
-    for l, n in enumerate(sizes):
+    for k, n in enumerate(sizes):
         ys = np.linspace((n - 1) / 2, -(n - 1) / 2, n)          # unit 0 on top
-        pos.append([(2.5 * l, float(y)) for y in ys])
-    for l in range(len(sizes) - 1):
-        for (x0, y0) in pos[l]:
-            for (x1, y1) in pos[l + 1]:
+        pos.append([(2.5 * k, float(y)) for y in ys])
+    for k in range(len(sizes) - 1):
+        for (x0, y0) in pos[k]:
+            for (x1, y1) in pos[k + 1]:
                 ax.annotate("", xy=(x1 - 0.15, y1), xytext=(x0 + 0.15, y0),
                             arrowprops=dict(arrowstyle="-|>", color="#999999", lw=0.6,
                                             shrinkA=0, shrinkB=0))
@@ -238,19 +251,20 @@ def network_graph(sizes, ax=None, *, labels=None, title="A feed-forward network"
         ax.annotate("", xy=(2.5 * j, top - 0.4), xytext=(2.5 * i, top - 0.4),
                     arrowprops=dict(arrowstyle="-|>", color=CLASS_COLORS[1], lw=1.5,
                                     connectionstyle="arc3,rad=-0.25"))
-        ax.text(2.5 * (i + j) / 2, top + 0.55, "identity (skip)", ha="center", color=CLASS_COLORS[1], fontsize=8)
-    for l, layer in enumerate(pos):
-        color = CLASS_COLORS[0] if 0 < l < len(sizes) - 1 else "#444444"
+        ax.text(2.5 * (i + j) / 2, top + 0.55, "identity (skip)", ha="center",
+                color=CLASS_COLORS[1], fontsize=8)
+    for k, layer in enumerate(pos):
+        color = CLASS_COLORS[0] if 0 < k < len(sizes) - 1 else "#444444"
         for (x, y) in layer:
             ax.add_patch(Circle((x, y), 0.15, color=color, zorder=3))
     if unit_text is not None:
-        for l, texts in enumerate(unit_text):
-            for (x, y), text in zip(pos[l], texts, strict=True):
+        for k, texts in enumerate(unit_text):
+            for (x, y), text in zip(pos[k], texts, strict=True):
                 ax.text(x, y + 0.22, text, ha="center", va="bottom", fontsize=8, zorder=4,
                         bbox=dict(boxstyle="round,pad=0.2", fc="white", ec="#cccccc", lw=0.5))
     names = labels or (["input"] + [f"hidden {i}" for i in range(1, len(sizes) - 1)] + ["output"])
-    for l, name in enumerate(names):
-        ax.text(2.5 * l, -max(sizes) / 2 - 0.35, name, ha="center", va="top", fontsize=9)
+    for k, name in enumerate(names):
+        ax.text(2.5 * k, -max(sizes) / 2 - 0.35, name, ha="center", va="top", fontsize=9)
     ax.set_xlim(-0.6, 2.5 * (len(sizes) - 1) + 0.6)
     ax.set_ylim(-max(sizes) / 2 - 0.9, max(sizes) / 2 + (1.4 if skip else 0.4))
     ax.set_aspect("equal")
@@ -325,7 +339,7 @@ def neuron_diagram(ax=None, *, title="An artificial neuron"):
     arrow = dict(arrowstyle="-|>", color="#555555", lw=1.2)
     inputs = [("$1$", "$w_0 = b$"), ("$x_1$", "$w_1$"), ("$x_2$", "$w_2$"), ("$x_3$", "$w_3$")]
     ys = [1.5, 0.5, -0.5, -1.5]
-    for (name, weight), y in zip(inputs, ys):
+    for (name, weight), y in zip(inputs, ys, strict=True):
         ax.add_patch(Circle((0, y), 0.22, color="#444444" if name != "$1$" else "#999999"))
         ax.text(0, y, name, color="white", ha="center", va="center", fontsize=11)
         ax.annotate("", xy=(2.62, 0.12 * y), xytext=(0.25, y), arrowprops=arrow)

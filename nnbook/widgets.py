@@ -14,7 +14,7 @@ from .losses import CrossEntropyLoss
 from .optim import SGD, accuracy, fit, predict
 from .perceptron import add_bias, novikoff_bound, perceptron_fit
 
-__all__ = ["perceptron_explorer", "mlp_explorer"]
+__all__ = ["mlp_explorer", "perceptron_explorer"]
 
 
 def perceptron_explorer(n: int = 40, seed: int = 0):
@@ -38,7 +38,7 @@ def perceptron_explorer(n: int = 40, seed: int = 0):
         res = perceptron_fit(Xb, y, rng=rng)
         bound = novikoff_bound(Xb, y, np.r_[-w_star @ shift, w_star])
         k = round(progress / 100 * res.n_updates)
-        fig, ax = plt.subplots(figsize=(4.5, 4))
+        _, ax = plt.subplots(figsize=(4.5, 4))
         plots.perceptron_step(X, y, res, k, ax,
                               title=f"margin {margin:.2f}: update {k} of {res.n_updates} "
                                     f"(bound {bound:.0f})")
@@ -68,7 +68,7 @@ def mlp_explorer(n: int = 200, seed: int = 0):
         hist = fit(model, CrossEntropyLoss(), SGD(model.parameters(), lr=0.5, momentum=0.9),
                    X, y, epochs=epochs, batch_size=n, rng=rng)
         acc = accuracy(predict(model, X), y)
-        fig, (a1, a2) = plt.subplots(1, 2, figsize=(9, 3.6))
+        _, (a1, a2) = plt.subplots(1, 2, figsize=(9, 3.6))
         plots.decision_boundary(lambda P: np.argmax(predict(model, P), axis=1), X, y, a1,
                                 title=f"{hidden} {activation} units: accuracy {acc:.2f}")
         plots.training_curves(hist, a2, log=True)

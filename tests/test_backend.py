@@ -49,7 +49,7 @@ def test_backend_refuses_bad_arguments(kwargs, match):
 def test_refusals_name_the_argument():
     with pytest.raises(TypeError, match="arrays come from different libraries"):
         namespace(np.ones(2), torch.ones(2))
-    with pytest.raises(TypeError, match="expected a NumPy array or a torch.Tensor, got list"):
+    with pytest.raises(TypeError, match=r"expected a NumPy array or a torch\.Tensor, got list"):
         namespace([1.0])
     with pytest.raises(TypeError, match=r"rng must be a numpy.random.Generator .* got int"):
         check_rng(0)

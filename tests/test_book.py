@@ -23,7 +23,7 @@ def html(tmp_path_factory):
     )
     log = proc.stdout + proc.stderr
     assert proc.returncode == 0, log[-5000:]
-    assert "WARNING" not in log, "\n".join(l for l in log.splitlines() if "WARNING" in l)
+    assert "WARNING" not in log, "\n".join(s for s in log.splitlines() if "WARNING" in s)
     yield out / "_build" / "html"
     shutil.rmtree(out, ignore_errors=True)
 

@@ -45,7 +45,7 @@ def test_data_refusals(rng):
         nb.data.moons(0, rng=rng)
     with pytest.raises(ValueError, match="labels must be '01' or 'pm1', got 'bool'"):
         nb.data.xor(labels="bool")
-    with pytest.raises(TypeError, match="rng must be a numpy.random.Generator"):
+    with pytest.raises(TypeError, match=r"rng must be a numpy\.random\.Generator"):
         nb.data.spirals(10, rng=None)
     with pytest.raises(ValueError, match=r"test_fraction must lie in \(0, 1\), got 1.0"):
         nb.data.split(np.ones((4, 1)), np.ones(4), 1.0, rng=rng)

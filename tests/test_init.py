@@ -23,5 +23,5 @@ def test_constant_cannot_break_symmetry(rng):
 
 
 def test_initialisers_refuse_a_missing_generator():
-    with pytest.raises(TypeError, match="rng must be a numpy.random.Generator"):
+    with pytest.raises(TypeError, match=r"rng must be a numpy\.random\.Generator"):
         init.he_normal((2, 2), 2, 2, 42)

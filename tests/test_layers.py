@@ -3,12 +3,11 @@
 import numpy as np
 import pytest
 import torch
+from conftest import as_torch
 
 import nnbook as nb
 from nnbook import layers, to_numpy
 from nnbook.gradcheck import check_layer
-
-from conftest import as_torch
 
 ACTIVATIONS = {
     "sigmoid": (nb.Sigmoid, torch.sigmoid),
@@ -149,18 +148,18 @@ def test_init_matches_pytorch_default_range(rng):
 def test_layer_refusals(rng):
     with pytest.raises(ValueError, match="in_features must be a positive int, got 0"):
         nb.Linear(0, 3, rng=rng)
-    with pytest.raises(TypeError, match="rng must be a numpy.random.Generator"):
+    with pytest.raises(TypeError, match=r"rng must be a numpy\.random\.Generator"):
         nb.Linear(2, 3, rng=1)
     layer = nb.Linear(4, 3, rng=rng)
     with pytest.raises(ValueError, match=r"x must have shape \(N, 4\), got \(2, 5\)"):
         layer.forward(np.ones((2, 5)))
-    with pytest.raises(RuntimeError, match="Linear.backward called before forward"):
+    with pytest.raises(RuntimeError, match=r"Linear\.backward called before forward"):
         layer.backward(np.ones((2, 3)))
-    with pytest.raises(RuntimeError, match="ReLU.backward called before forward"):
+    with pytest.raises(RuntimeError, match=r"ReLU\.backward called before forward"):
         nb.ReLU().backward(np.ones(3))
     with pytest.raises(TypeError, match="layer 1 must be an nnbook Module, got str"):
         nb.Sequential(layer, "relu")
-    with pytest.raises(ValueError, match="activation must be one of .* got 'gelu'"):
+    with pytest.raises(ValueError, match=r"activation must be one of .* got 'gelu'"):
         nb.mlp([2, 3], "gelu", rng=rng)
     with pytest.raises(ValueError, match=r"sizes must list at least 2 layer widths, got \[2\]"):
         nb.mlp([2], rng=rng)

@@ -6,12 +6,11 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from conftest import as_torch
 
 import nnbook as nb
 from nnbook import losses, to_numpy
 from nnbook.gradcheck import check_loss
-
-from conftest import as_torch
 
 
 def _cases(rng):
@@ -83,7 +82,8 @@ def test_one_hot():
 def test_loss_refusals():
     ce, mse = nb.CrossEntropyLoss(), nb.MSELoss()
     z = np.zeros((4, 3))
-    with pytest.raises(ValueError, match=r"labels must lie in \[0, 2\] for 3 classes, got values in \[0, 3\]"):
+    with pytest.raises(ValueError,
+                       match=r"labels must lie in \[0, 2\] for 3 classes, got values in \[0, 3\]"):
         ce.forward(z, np.array([0, 1, 2, 3]))
     with pytest.raises(TypeError, match="labels must be integer class indices, got dtype float64"):
         ce.forward(z, np.array([0.0, 1, 2, 1]))
@@ -93,5 +93,5 @@ def test_loss_refusals():
         mse.forward(z, np.zeros(4))
     with pytest.raises(TypeError, match="target must have a float dtype"):
         mse.forward(z, np.zeros((4, 3), dtype=np.int64))
-    with pytest.raises(RuntimeError, match="MSELoss.backward called before forward"):
+    with pytest.raises(RuntimeError, match=r"MSELoss\.backward called before forward"):
         nb.MSELoss().backward()

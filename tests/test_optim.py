@@ -5,11 +5,10 @@ import copy
 import numpy as np
 import pytest
 import torch
+from conftest import as_torch
 
 import nnbook as nb
 from nnbook import to_numpy
-
-from conftest import as_torch
 
 
 @pytest.mark.parametrize("momentum, nesterov", [(0.0, False), (0.9, False), (0.9, True)])
@@ -104,12 +103,13 @@ def test_fit_is_reproducible(rng):
 
 
 def test_accuracy_for_binary_logits():
-    assert nb.accuracy(np.array([[2.0], [-1.0], [0.5]]), np.array([[1.0], [0.0], [0.0]])) == pytest.approx(2 / 3)
+    logits, targets = np.array([[2.0], [-1.0], [0.5]]), np.array([[1.0], [0.0], [0.0]])
+    assert nb.accuracy(logits, targets) == pytest.approx(2 / 3)
 
 
 def test_optim_refusals(rng):
     model = nb.mlp([2, 3, 2], rng=rng)
-    with pytest.raises(ValueError, match="lr must be a positive number, got -0.1"):
+    with pytest.raises(ValueError, match=r"lr must be a positive number, got -0\.1"):
         nb.SGD(model.parameters(), lr=-0.1)
     with pytest.raises(ValueError, match=r"momentum must lie in \[0, 1\), got 1.0"):
         nb.SGD(model.parameters(), lr=0.1, momentum=1.0)

@@ -5,12 +5,12 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
 
-import nnbook as nb  # noqa: E402
-from nnbook import plots  # noqa: E402
+import nnbook as nb
+from nnbook import plots
 
 
 def test_decision_boundary_colours_the_predicted_classes(rng):
@@ -70,7 +70,7 @@ def test_animations_have_one_frame_per_step(rng):
     anim1 = plots.perceptron_animation(X, y, res)
     assert len(list(anim1.new_frame_seq())) == res.n_updates + 1
     Xm, ym = nb.data.moons(30, rng=rng)
-    snaps = [(e, 0.5, lambda P: (P[:, 0] > e).astype(int)) for e in range(3)]
+    snaps = [(e, 0.5, lambda P, e=e: (P[:, 0] > e).astype(int)) for e in range(3)]
     anim = plots.training_animation(snaps, Xm, ym, resolution=20)
     assert len(list(anim.new_frame_seq())) == 3
     anim._func(2)                                     # draw the last frame

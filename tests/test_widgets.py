@@ -6,10 +6,10 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-import pytest  # noqa: E402
+import matplotlib.pyplot as plt
+import pytest
 
-from nnbook.widgets import mlp_explorer, perceptron_explorer  # noqa: E402
+from nnbook.widgets import mlp_explorer, perceptron_explorer
 
 
 @pytest.fixture(autouse=True)
