@@ -1,0 +1,12 @@
+"""Checks for the book's code exercises: ``nnbook.exercises.check_<name>(your_function)``.
+
+Each check runs your function on several inputs, edge cases included, against
+nnbook's own reference and tells you precisely what is wrong: which input, the
+expected and the received shape or value, the first wrong entry, and a hint. It
+never shows the solution. The checks of each chapter live in their own module;
+:mod:`nnbook.exercises.feedback` holds the machinery they share.
+"""
+
+from .feedback import Case, CheckResult, compare, run_check
+
+__all__ = ["Case", "CheckResult", "compare", "run_check"]
