@@ -8,5 +8,7 @@ never shows the solution. The checks of each chapter live in their own module;
 """
 
 from .feedback import Case, CheckResult, compare, run_check
+from .perceptron import check_logistic_gradient, check_perceptron_epoch, check_perceptron_update
 
 __all__ = ["Case", "CheckResult", "compare", "run_check"]
+__all__ += ["check_logistic_gradient", "check_perceptron_epoch", "check_perceptron_update"]
