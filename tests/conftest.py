@@ -6,10 +6,12 @@ import torch
 
 from nnbook import Backend
 
-# float64 everywhere in the tests: gradient checks and parity need it.
-BACKENDS = [Backend("numpy"), Backend("torch", "cpu")]
+# float64 everywhere in the tests: gradient checks and parity need it. The backends are
+# built by the fixture, not at import, so that a broken Backend fails the tests that use it
+# instead of stopping the collection of every test.
+BACKENDS = [("numpy", "cpu"), ("torch", "cpu")]
 if torch.cuda.is_available():
-    BACKENDS.append(Backend("torch", "cuda"))
+    BACKENDS.append(("torch", "cuda"))
 
 
 @pytest.fixture
@@ -17,9 +19,9 @@ def rng():
     return np.random.default_rng(1234)
 
 
-@pytest.fixture(params=BACKENDS, ids=str)
+@pytest.fixture(params=BACKENDS, ids=lambda lib_dev: f"{lib_dev[0]}:{lib_dev[1]}:float64")
 def backend(request):
-    return request.param
+    return Backend(*request.param)
 
 
 def as_torch(x, requires_grad=False):
