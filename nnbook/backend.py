@@ -22,6 +22,8 @@ dtype('float64')
 
 from __future__ import annotations
 
+import math
+import numbers
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,7 +33,10 @@ __all__ = [
     "Backend",
     "best_device",
     "check_array",
+    "check_int",
+    "check_real",
     "check_rng",
+    "check_same_backend",
     "namespace",
     "to_numpy",
 ]
@@ -245,4 +250,172 @@ def check_array(x, name: str, ndim: int | None = None, shape=None, floating: boo
             raise ValueError(f"{name} must have shape {want}, got {tuple(x.shape)}")
     if floating and not xp.isdtype(x.dtype, "real floating"):
         raise TypeError(f"{name} must have a float dtype, got {x.dtype}")
+    return xp
+
+
+# --------------------------------------------------------------------------
+# Scalar arguments (hyper-parameters)
+# --------------------------------------------------------------------------
+
+def check_int(value, name: str, minimum: int | None = None) -> int:
+    """Accept an integer (Python or NumPy, not a bool) of at least ``minimum``; return it as an ``int``.
+
+    Parameters
+    ----------
+    value : numbers.Integral
+        The argument to check; ``numpy.int64(4)`` is as good as ``4``.
+    name : str
+        Argument name used in the error message.
+    minimum : int, optional
+        Smallest allowed value.
+
+    Returns
+    -------
+    int
+
+    Raises
+    ------
+    TypeError
+        If ``value`` is not an integer (a float, a string, a bool, an array...).
+    ValueError
+        If ``value`` is below ``minimum``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> check_int(np.int64(4), "batch_size", minimum=1)
+    4
+    >>> check_int(0, "batch_size", minimum=1)
+    Traceback (most recent call last):
+    ...
+    ValueError: batch_size must be a positive int, got 0
+    """
+    want = {None: "an int", 0: "a non-negative int", 1: "a positive int"}.get(
+        minimum, f"an int >= {minimum}")
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be {want}, got {value!r} of type {type(value).__name__}")
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{name} must be {want}, got {int(value)}")
+    return int(value)
+
+
+def check_real(value, name: str, low: float | None = None, high: float | None = None, *,
+               low_open: bool = False, high_open: bool = False) -> float:
+    """Accept a finite real number (Python or NumPy, not a bool) in an interval; return it as a ``float``.
+
+    Parameters
+    ----------
+    value : numbers.Real
+        The argument to check; ``numpy.float32(0.1)`` is as good as ``0.1``.
+    name : str
+        Argument name used in the error message.
+    low, high : float, optional
+        Bounds of the interval (none by default).
+    low_open, high_open : bool
+        Exclude the bound itself: ``low=0, low_open=True`` asks for a positive number.
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    TypeError
+        If ``value`` is not a real number.
+    ValueError
+        If ``value`` is infinite, NaN or outside the interval.
+
+    Examples
+    --------
+    >>> check_real(0.9, "momentum", 0, 1, high_open=True)
+    0.9
+    >>> check_real(float("inf"), "lr", 0, low_open=True)
+    Traceback (most recent call last):
+    ...
+    ValueError: lr must be finite, got inf
+    """
+    if low == 0 and high is None:
+        want = "be a positive number" if low_open else "be a non-negative number"
+    elif low is None and high is None:
+        want = "be a real number"
+    else:
+        left = "-inf" if low is None else f"{low:g}"
+        right = "inf" if high is None else f"{high:g}"
+        want = f"lie in {'(' if low_open else '['}{left}, {right}{')' if high_open else ']'}"
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must {want}, got {value!r} of type {type(value).__name__}")
+    v = float(value)
+    if not math.isfinite(v):
+        raise ValueError(f"{name} must be finite, got {v!r}")
+    below = low is not None and (v <= low if low_open else v < low)
+    above = high is not None and (v >= high if high_open else v > high)
+    if below or above:
+        raise ValueError(f"{name} must {want}, got {v!r}")
+    return v
+
+
+# --------------------------------------------------------------------------
+# Arrays that must live together
+# --------------------------------------------------------------------------
+
+def library(x) -> str:
+    """The array library of ``x``: ``"numpy"`` or ``"torch"`` (torch is not imported)."""
+    return type(x).__module__.partition(".")[0]
+
+
+def device_name(x) -> str:
+    """Where ``x`` lives, as a string: ``"cpu"`` for NumPy, ``"cuda:0"``, ``"cpu"``... for torch."""
+    return str(getattr(x, "device", "cpu"))
+
+
+def dtype_name(x) -> str:
+    """The dtype of ``x`` without the library's prefix: ``"float32"``, ``"int64"``..."""
+    return str(x.dtype).removeprefix("torch.")
+
+
+def check_same_backend(x, name: str, like, like_name: str, dtype: bool = False):
+    """Refuse ``x`` unless it is an array of the same library and device as ``like`` (and dtype).
+
+    Arrays from two libraries, or on two devices, would otherwise fail deep inside
+    NumPy or PyTorch, or be silently converted by one of them.
+
+    Parameters
+    ----------
+    x : array
+        The array to check.
+    name : str
+        Argument name used in the error message.
+    like : array
+        The array ``x`` must go with (already validated).
+    like_name : str
+        Its name in the error message.
+    dtype : bool
+        Also require the dtype of ``like`` (float targets of float outputs).
+
+    Returns
+    -------
+    The array-API namespace of both.
+
+    Raises
+    ------
+    TypeError
+        If ``x`` is not an array, or comes from another library or has another dtype.
+    ValueError
+        If ``x`` lives on another device.
+    """
+    xp = check_array(x, name, floating=False)
+    if library(x) != library(like):
+        raise TypeError(
+            f"{name} must be a {library(like)} array like {like_name}, got a {library(x)} array; "
+            "put both on one backend with Backend.asarray"
+        )
+    if device_name(x) != device_name(like):
+        raise ValueError(
+            f"{name} must be on the device of {like_name} ({device_name(like)}), "
+            f"got {device_name(x)}"
+        )
+    if dtype and x.dtype != like.dtype:
+        raise TypeError(
+            f"{name} must have the dtype of {like_name} ({dtype_name(like)}), got {dtype_name(x)}"
+        )
     return xp

@@ -19,7 +19,18 @@ from __future__ import annotations
 import itertools
 
 from . import init as _init
-from .backend import Backend, as_backend, check_array, check_rng, namespace, to_numpy
+from .backend import (
+    Backend,
+    as_backend,
+    check_array,
+    check_int,
+    check_rng,
+    device_name,
+    dtype_name,
+    library,
+    namespace,
+    to_numpy,
+)
 
 __all__ = [
     "Identity",
@@ -288,9 +299,8 @@ class Linear(Module):
 
     def __init__(self, in_features: int, out_features: int, *, rng, init=None,
                  bias: bool = True, backend=None):
-        for name, v in (("in_features", in_features), ("out_features", out_features)):
-            if not isinstance(v, int) or isinstance(v, bool) or v < 1:
-                raise ValueError(f"{name} must be a positive int, got {v!r}")
+        in_features = check_int(in_features, "in_features", minimum=1)
+        out_features = check_int(out_features, "out_features", minimum=1)
         check_rng(rng)
         self.in_features, self.out_features = in_features, out_features
         self.backend = as_backend(backend)
@@ -305,10 +315,11 @@ class Linear(Module):
         self._cache = None
 
     def forward(self, x):
-        if x.ndim != 2 or x.shape[1] != self.in_features:
-            raise ValueError(
-                f"x must have shape (N, {self.in_features}), got {tuple(x.shape)}"
-            )
+        W = self.W.data
+        if (type(x) is not type(W) or x.dtype != W.dtype or x.ndim != 2
+                or x.shape[1] != self.in_features
+                or getattr(x, "device", None) != getattr(W, "device", None)):
+            check_input(x, self, "x", features=self.in_features)   # raises unless a subclass
         b = self.b.data if self.b is not None else 0.0
         out, self._cache = linear_forward(x, self.W.data, b)
         return out
@@ -380,6 +391,7 @@ class ReLU(_Activation):
 
 ACTIVATIONS = {"identity": Identity, "sign": Sign, "sigmoid": Sigmoid,
                "tanh": Tanh, "relu": ReLU}
+# nnbook.activations adds leaky_relu, prelu, elu, gelu, gelu_tanh and softplus.
 
 
 class Sequential(Module):
@@ -474,8 +486,38 @@ def mlp(sizes, activation: str = "relu", *, rng, init=None, backend=None) -> Seq
     ``mlp([64, 128, 10], "relu", rng=rng)`` is Linear(64, 128), ReLU,
     Linear(128, 10). The last layer has no activation: it returns logits (or
     the regression output), and the loss supplies the output non-linearity.
+
+    Parameters
+    ----------
+    sizes : sequence of int
+        Layer widths ``[D_in, H_1, ..., D_out]``, at least two; Python or NumPy
+        integers (a list, a tuple or a 1-D integer array).
+    activation : str
+        Name of the activation between the Linear layers.
+    rng : numpy.random.Generator
+        Draws the initial weights.
+    init : callable, optional
+        Weight initialiser, passed to every :class:`Linear`.
+    backend : Backend or str, optional
+        Where the parameters live (default NumPy float64).
+
+    Returns
+    -------
+    Sequential
+        Maps ``x`` (N, D_in) to (N, D_out).
+
+    Raises
+    ------
+    TypeError
+        If ``sizes`` is not a sequence of integers, or ``rng`` is not a Generator.
+    ValueError
+        If ``sizes`` has fewer than 2 entries or one below 1, or ``activation`` is unknown.
     """
-    sizes = list(sizes)
+    try:
+        sizes = list(sizes)
+    except TypeError:
+        raise TypeError(f"sizes must be a sequence of layer widths, got {sizes!r}") from None
+    sizes = [check_int(d, f"sizes[{i}]", minimum=1) for i, d in enumerate(sizes)]
     if len(sizes) < 2:
         raise ValueError(f"sizes must list at least 2 layer widths, got {sizes}")
     if activation not in ACTIVATIONS:
@@ -492,12 +534,43 @@ def mlp(sizes, activation: str = "relu", *, rng, init=None, backend=None) -> Seq
     return model
 
 
-def check_input(x, model: Module, name: str = "x"):
-    """Validate a batch for ``model``: a 2-D float array on the model's backend."""
-    xp = check_array(x, name, ndim=2)
-    if xp is not model.backend.xp:
+def check_input(x, model: Module, name: str = "x", features: int | None = None):
+    """Validate a batch for ``model``: a 2-D float array of the model's library, dtype and device.
+
+    Parameters
+    ----------
+    x : (N, D) array
+        The batch to check.
+    model : Module
+        The model it is for; ``model.backend`` says where its parameters live.
+    name : str
+        Argument name used in the error message.
+    features : int, optional
+        Required number of columns ``D``.
+
+    Returns
+    -------
+    The array-API namespace of ``x``.
+
+    Raises
+    ------
+    TypeError
+        If ``x`` is not an array, or not a float array of the model's library and dtype.
+    ValueError
+        If ``x`` is not 2-D (with ``features`` columns), or lives on another device.
+    """
+    bk = model.backend
+    hint = f"convert it with model.backend.asarray({name})"
+    xp = check_array(x, name, floating=False)
+    if xp is not bk.xp:
+        raise TypeError(f"{name} is a {library(x)} array but the model lives on {bk}; {hint}")
+    check_array(x, name, ndim=2 if features is None else None,
+                shape=None if features is None else (None, features))
+    if dtype_name(x) != bk.dtype:
         raise TypeError(
-            f"{name} is a {xp.__name__.split('.')[-1]} array but the model lives on "
-            f"{model.backend}; convert it with model.backend.asarray({name})"
+            f"{name} must have the model's dtype {bk.dtype}, got {dtype_name(x)}; {hint}"
         )
+    dev = device_name(x)
+    if dev != bk.device and dev.partition(":")[0] != bk.device:
+        raise ValueError(f"{name} is on device {dev} but the model lives on {bk}; {hint}")
     return xp

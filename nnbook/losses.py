@@ -16,7 +16,7 @@ import math
 
 from array_api_compat import device as _device
 
-from .backend import check_array, namespace
+from .backend import check_array, check_same_backend, namespace
 from .layers import sigmoid_forward
 
 __all__ = [
@@ -78,8 +78,10 @@ def one_hot(labels, num_classes: int, dtype):
 # --------------------------------------------------------------------------
 
 def _check_same_shape(output, target):
+    """Float targets: the library, device, dtype and shape of ``output``."""
     check_array(output, "output")
     check_array(target, "target")
+    check_same_backend(target, "target", output, "output", dtype=True)
     if tuple(target.shape) != tuple(output.shape):
         raise ValueError(
             f"target must have the shape of output {tuple(output.shape)}, "
@@ -87,19 +89,20 @@ def _check_same_shape(output, target):
         )
 
 
-def _check_labels(logits, labels):
-    check_array(logits, "logits", ndim=2)
-    xp = namespace(labels)
+def _check_labels(logits, labels, logits_name: str = "logits", labels_name: str = "labels"):
+    """Class labels: integers in [0, C) of the library and device of ``logits`` (N, C), shape (N,)."""
+    check_array(logits, logits_name, ndim=2)
+    xp = check_same_backend(labels, labels_name, logits, logits_name)
     if labels.ndim != 1 or labels.shape[0] != logits.shape[0]:
         raise ValueError(
-            f"labels must have shape ({logits.shape[0]},), got {tuple(labels.shape)}"
+            f"{labels_name} must have shape ({logits.shape[0]},), got {tuple(labels.shape)}"
         )
     if not xp.isdtype(labels.dtype, "integral"):
-        raise TypeError(f"labels must be integer class indices, got dtype {labels.dtype}")
+        raise TypeError(f"{labels_name} must be integer class indices, got dtype {labels.dtype}")
     C = logits.shape[1]
     if labels.shape[0] and (int(xp.min(labels)) < 0 or int(xp.max(labels)) >= C):
         raise ValueError(
-            f"labels must lie in [0, {C - 1}] for {C} classes, got values in "
+            f"{labels_name} must lie in [0, {C - 1}] for {C} classes, got values in "
             f"[{int(xp.min(labels))}, {int(xp.max(labels))}]"
         )
 

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .backend import check_rng, namespace
+from .backend import check_array, check_int, check_real, check_rng, check_same_backend, namespace
 from .layers import Module, Parameter, check_input
+from .losses import BCEWithLogitsLoss, CrossEntropyLoss, _check_labels
 
 __all__ = ["SGD", "History", "Optimizer", "accuracy", "fit", "predict"]
 
@@ -31,14 +32,19 @@ class Optimizer:
     """
 
     def __init__(self, params, lr: float):
-        params = list(params)
-        if not params or not all(isinstance(p, Parameter) for p in params):
+        try:
+            items = list(params)
+        except TypeError:
+            items = None
+        bad = [p for p in items or () if not isinstance(p, Parameter)]
+        if not items or bad:
+            given = (f"a {type(params).__name__}" if items is None else "an empty list" if not items
+                     else f"an item of type {type(bad[0]).__name__}")
             raise TypeError("params must be a non-empty list of nnbook Parameters "
-                            "(use model.parameters())")
-        if not isinstance(lr, (int, float)) or not lr > 0:
-            raise ValueError(f"lr must be a positive number, got {lr!r}")
+                            f"(use model.parameters()), got {given}")
+        params = items
         self.params = params
-        self.lr = float(lr)
+        self.lr = check_real(lr, "lr", 0, low_open=True)
         self.state: list[dict] = [{} for _ in params]
 
     def step(self):
@@ -79,11 +85,9 @@ class SGD(Optimizer):
 
     def __init__(self, params, lr: float, momentum: float = 0.0, nesterov: bool = False):
         super().__init__(params, lr)
-        if not isinstance(momentum, (int, float)) or not 0.0 <= momentum < 1.0:
-            raise ValueError(f"momentum must lie in [0, 1), got {momentum!r}")
-        if nesterov and momentum == 0.0:
+        self.momentum = check_real(momentum, "momentum", 0, 1, high_open=True)
+        if nesterov and self.momentum == 0.0:
             raise ValueError("nesterov=True needs a momentum > 0")
-        self.momentum = float(momentum)
         self.nesterov = bool(nesterov)
 
     def update(self, theta, grad, state):
@@ -107,36 +111,105 @@ class SGD(Optimizer):
 class History:
     """Training curves, one entry per epoch.
 
-    ``loss`` is the mean training loss over the epoch's minibatches (weighted by
-    batch size); ``val_loss`` and ``val_acc`` are measured on the validation set
-    at the end of each epoch, in eval mode.
+    Attributes
+    ----------
+    loss : list of float
+        Mean training loss over the epoch's minibatches, weighted by batch size.
+        Each minibatch's loss is measured in training mode with the weights as they
+        were *before* the step it causes, so one entry mixes the weights of a whole
+        epoch. With full-batch training (``batch_size >= N``) ``loss[0]`` is the
+        loss at initialisation and ``loss[e]`` the loss after ``e`` steps; the loss
+        of the final weights is in no entry (evaluate it, or pass the training set
+        as the validation set).
+    val_loss : list of float
+        Loss on the validation set at the end of each epoch, in eval mode (empty
+        without a validation set).
+    val_acc : list of float
+        :func:`accuracy` on the validation set at the end of each epoch: recorded
+        for :class:`~nnbook.losses.CrossEntropyLoss`, for
+        :class:`~nnbook.losses.BCEWithLogitsLoss` with 0/1 targets of one column,
+        and whenever ``fit`` is given ``metric=accuracy``; empty otherwise (for
+        regression it would mean nothing).
+    val_metric : list of float
+        The caller's ``metric`` (any other than accuracy) on the validation set at
+        the end of each epoch; empty without one.
     """
 
     loss: list = field(default_factory=list)
     val_loss: list = field(default_factory=list)
     val_acc: list = field(default_factory=list)
+    val_metric: list = field(default_factory=list)
 
     @property
     def epochs(self):
         return list(range(1, len(self.loss) + 1))
 
 
-def predict(model: Module, X):
-    """The model's output on ``X`` in eval mode (the previous mode is restored)."""
+def _check_model(model):
+    if not isinstance(model, Module):
+        raise TypeError(f"model must be an nnbook Module (e.g. nb.mlp(...)), got {type(model).__name__}")
+
+
+def _forward_eval(model: Module, X, name: str):
+    """``model.forward(X)`` in eval mode (the previous mode is restored), errors prefixed with ``name``."""
     was_training = model.training
     model.eval()
     try:
         return model.forward(X)
+    except (TypeError, ValueError) as e:
+        cls = TypeError if isinstance(e, TypeError) else ValueError
+        raise cls(f"{name} does not fit the model: {e}") from e
     finally:
         model.train(was_training)
 
 
-def accuracy(output, target) -> float:
-    """Fraction of correct predictions.
+def predict(model: Module, X):
+    """The model's output on ``X`` in eval mode (the previous mode is restored).
 
-    ``output`` (N, C) logits with integer labels ``target`` (N,): argmax rule.
-    ``output`` (N, 1) logits with 0/1 ``target`` (N, 1): threshold at 0.
+    Parameters
+    ----------
+    model : Module
+    X : (N, D) float array of the model's library, dtype and device
+
+    Returns
+    -------
+    (N, D_out) array on the model's backend
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``X`` is not an (N, D) array of the model's backend and dtype, or has
+        the wrong number of columns.
     """
+    _check_model(model)
+    check_input(X, model, "X")
+    return _forward_eval(model, X, "X")
+
+
+def _check_accuracy_args(output, target):
+    """Refuse the pairs that :func:`accuracy` would compare by silent broadcasting."""
+    check_array(output, "output")
+    if output.ndim not in (1, 2) or output.shape[0] == 0:
+        raise ValueError(
+            f"output must have shape (N, C) or (N,) with N >= 1, got {tuple(output.shape)}"
+        )
+    if output.ndim == 2 and output.shape[1] > 1:
+        _check_labels(output, target, "output", "target")
+        return
+    xp = check_same_backend(target, "target", output, "output")
+    if tuple(target.shape) != tuple(output.shape):
+        raise ValueError(
+            f"target must have the shape of output {tuple(output.shape)} "
+            f"(0/1 labels for binary logits), got {tuple(target.shape)}"
+        )
+    if not bool(xp.all((target == 0) | (target == 1))):
+        raise ValueError(
+            "target must hold 0/1 labels for binary logits, got values in "
+            f"[{float(xp.min(target)):g}, {float(xp.max(target)):g}]"
+        )
+
+
+def _accuracy(output, target) -> float:
     xp = namespace(output)
     if output.ndim == 2 and output.shape[1] > 1:
         pred = xp.argmax(output, axis=1)
@@ -145,8 +218,83 @@ def accuracy(output, target) -> float:
     return float(xp.mean(xp.astype(pred == target, output.dtype)))
 
 
+def accuracy(output, target) -> float:
+    r"""Fraction of correct predictions.
+
+    Two cases, told apart by the shape of ``output``:
+
+    * ``output`` (N, C) logits, C >= 2, and ``target`` (N,) integer labels in
+      [0, C): the prediction is :math:`\arg\max_k z_{nk}`;
+    * ``output`` (N, 1) (or (N,)) logits and ``target`` of the same shape holding
+      0/1: the prediction is :math:`[z_n > 0]`, i.e. :math:`\sigma(z_n) > 1/2`.
+
+    Parameters
+    ----------
+    output : (N, C) or (N, 1) or (N,) float array
+    target : array of the same library and device, shaped as above
+
+    Returns
+    -------
+    float in [0, 1]
+
+    Raises
+    ------
+    TypeError
+        If ``target`` is not an array of the library of ``output``, or labels are
+        not integers.
+    ValueError
+        If the shapes do not pair up as above (an (N, 1) ``output`` with an (N,)
+        ``target`` would broadcast to an (N, N) comparison), labels are out of
+        range, or binary targets are not 0/1.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> accuracy(np.array([[2.0, 0.0], [0.0, 1.0]]), np.array([0, 0]))
+    0.5
+    >>> accuracy(np.array([[2.0], [-1.0]]), np.array([[1.0], [1.0]]))
+    0.5
+    """
+    _check_accuracy_args(output, target)
+    return _accuracy(output, target)
+
+
+def _check_set(model: Module, X, y, X_name: str, y_name: str):
+    """A data set for ``model``: ``X`` (N, D) on its backend with N >= 1, ``y`` with N rows beside it."""
+    xp = check_input(X, model, X_name)
+    n = X.shape[0]
+    if n == 0:
+        raise ValueError(f"{X_name} must have at least one row, got shape {tuple(X.shape)}")
+    check_same_backend(y, y_name, X, X_name)
+    if y.ndim == 0 or y.shape[0] != n:
+        raise ValueError(f"{y_name} must have {n} rows like {X_name}, got shape {tuple(y.shape)}")
+    return xp
+
+
+def _check_targets(model: Module, loss_fn, X, y, X_name: str, y_name: str):
+    """Run ``loss_fn``'s checks once on the whole set; return the model's output on ``X``."""
+    out = _forward_eval(model, X, X_name)
+    try:
+        loss_fn.forward(out, y)
+    except (TypeError, ValueError) as e:
+        cls = TypeError if isinstance(e, TypeError) else ValueError
+        raise cls(f"{y_name} does not suit {type(loss_fn).__name__}: {e}") from e
+    return out
+
+
+def _default_metric(loss_fn, y_val):
+    """Accuracy where it means something: class labels, or 0/1 targets of one logit."""
+    if isinstance(loss_fn, CrossEntropyLoss):
+        return accuracy
+    if isinstance(loss_fn, BCEWithLogitsLoss) and (y_val.ndim == 1 or y_val.shape[1] == 1):
+        xp = namespace(y_val)
+        if bool(xp.all((y_val == 0) | (y_val == 1))):
+            return accuracy
+    return None
+
+
 def fit(model: Module, loss_fn, optimizer: Optimizer, X, y, *, epochs: int,
-        batch_size: int, rng, X_val=None, y_val=None, callback=None) -> History:
+        batch_size: int, rng, X_val=None, y_val=None, metric="auto", callback=None) -> History:
     """Train ``model`` by minibatch gradient descent and record the curves.
 
     Each epoch draws a fresh permutation, gathers the shuffled data once and
@@ -157,37 +305,91 @@ def fit(model: Module, loss_fn, optimizer: Optimizer, X, y, *, epochs: int,
             model.backward(loss_fn.backward(), input_grad=False)
             optimizer.step()
 
+    Every argument is checked before the first step; the loop itself checks
+    nothing.
+
     Parameters
     ----------
     model : Module
     loss_fn : MSELoss, BCEWithLogitsLoss or CrossEntropyLoss
     optimizer : Optimizer
-    X : (N, D) float array on the model's backend
-    y : targets for ``loss_fn``: (N,) int labels or (N, K) floats
-    epochs, batch_size : int
+        Over (some of) the model's parameters.
+    X : (N, D) float array of the model's library, dtype and device, N >= 1
+    y : targets for ``loss_fn`` on the same backend: (N,) int labels, or (N, K)
+        floats of the model's dtype
+    epochs : int >= 0
+    batch_size : int >= 1
+        The last batch of an epoch is smaller when it does not divide N.
     rng : numpy.random.Generator
         Draws the permutations (so a run is reproducible and equal on every backend).
-    X_val, y_val : optional validation set, evaluated after every epoch.
+    X_val, y_val : arrays like ``X`` and ``y``, optional
+        A validation set (both or neither), evaluated at the end of every epoch.
+    metric : "auto", callable or None
+        What to measure on the validation set besides the loss. ``"auto"``:
+        :func:`accuracy` for classification (see :attr:`History.val_acc`),
+        nothing for regression; ``None``: nothing; a callable
+        ``metric(output, y_val) -> float`` is recorded in ``History.val_acc`` if
+        it is :func:`accuracy`, in ``History.val_metric`` otherwise.
     callback : callable, optional
         ``callback(epoch, model)`` after every epoch.
 
     Returns
     -------
     History
+
+    Raises
+    ------
+    TypeError, ValueError
+        For any argument of the wrong type, shape, dtype, backend or range,
+        naming it, before any training.
     """
-    xp = check_input(X, model, "X")
+    _check_model(model)
+    if not (callable(getattr(loss_fn, "forward", None)) and callable(getattr(loss_fn, "backward", None))):
+        raise TypeError(
+            f"loss_fn must be an nnbook loss (e.g. nb.CrossEntropyLoss()), got {type(loss_fn).__name__}"
+        )
+    if not isinstance(optimizer, Optimizer):
+        raise TypeError(
+            f"optimizer must be an nnbook Optimizer (e.g. nb.SGD(model.parameters(), lr=0.1)), "
+            f"got {type(optimizer).__name__}"
+        )
+    own = {id(p) for p in model.parameters()}
+    if not all(id(p) in own for p in optimizer.params):
+        raise ValueError("optimizer must update this model's parameters (build it from "
+                         "model.parameters()), got parameters of another model")
+    xp = _check_set(model, X, y, "X", "y")
+    epochs = check_int(epochs, "epochs", minimum=0)
+    batch_size = check_int(batch_size, "batch_size", minimum=1)
     check_rng(rng)
-    if not isinstance(epochs, int) or epochs < 0:
-        raise ValueError(f"epochs must be a non-negative int, got {epochs!r}")
-    if not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
-    n = X.shape[0]
-    if y.shape[0] != n:
-        raise ValueError(f"y must have {n} rows like X, got shape {tuple(y.shape)}")
-    loss_fn.forward(predict(model, X), y)  # validates the targets once
+    if (X_val is None) != (y_val is None):
+        given, missing = ("X_val", "y_val") if y_val is None else ("y_val", "X_val")
+        raise ValueError(f"{missing} must be given with {given} (a validation set needs both), "
+                         f"got {missing}=None")
     if X_val is not None:
-        check_input(X_val, model, "X_val")
+        _check_set(model, X_val, y_val, "X_val", "y_val")
+    if isinstance(metric, str):
+        if metric != "auto":
+            raise ValueError(f"metric must be 'auto', None or a callable, got {metric!r}")
+    elif metric is not None and not callable(metric):
+        raise TypeError(f"metric must be 'auto', None or a callable, got {type(metric).__name__}")
+    if callback is not None and not callable(callback):
+        raise TypeError(f"callback must be callable or None, got {type(callback).__name__}")
+    _check_targets(model, loss_fn, X, y, "X", "y")
+    measure = None
+    if X_val is not None:
+        out = _check_targets(model, loss_fn, X_val, y_val, "X_val", "y_val")
+        if metric == "auto":
+            metric = _default_metric(loss_fn, y_val)
+        if metric is not None:
+            value = metric(out, y_val)              # refuses a bad pairing before training
+            try:
+                float(value)
+            except (TypeError, ValueError):
+                raise TypeError(f"metric must return a number, got {type(value).__name__}") from None
+            measure = _accuracy if metric is accuracy else metric
+    n = X.shape[0]
     history = History()
+    curve = history.val_acc if metric is accuracy else history.val_metric
     bk = model.backend
     model.train()
     for epoch in range(epochs):
@@ -202,9 +404,10 @@ def fit(model: Module, loss_fn, optimizer: Optimizer, X, y, *, epochs: int,
             total = total + loss * xb.shape[0]
         history.loss.append(float(total) / n)
         if X_val is not None:
-            out = predict(model, X_val)
-            history.val_loss.append(float(loss_fn.forward(out, y_val)))
-            history.val_acc.append(accuracy(out, y_val))
+            out = _forward_eval(model, X_val, "X_val")
+            history.val_loss.append(float(loss_fn.forward(out, y_val, validate=False)))
+            if measure is not None:
+                curve.append(float(measure(out, y_val)))
         if callback is not None:
             callback(epoch + 1, model)
     return history
