@@ -1,0 +1,178 @@
+"""Hessian of a model's loss: autograd oracle, exact cases, NumPy/PyTorch parity, eigenvalues, refusals."""
+
+import re
+
+import numpy as np
+import pytest
+import torch
+
+import nnbook as nb
+from nnbook import hessian as hs
+from nnbook import to_numpy
+from nnbook.gradcheck import numerical_gradient, relative_error
+
+
+def _problem(backend, loss="ce", activation="tanh", sizes=(2, 5, 2), n=30, seed=0):
+    rng = np.random.default_rng(seed)
+    X, labels = nb.data.moons(n, rng=rng)
+    model = nb.mlp(list(sizes), activation, rng=rng, backend=backend)
+    if loss == "ce":
+        return model, nb.CrossEntropyLoss(), backend.asarray(X), backend.asarray(labels)
+    target = rng.standard_normal((n, sizes[-1]))
+    if loss == "bce":
+        return model, nb.BCEWithLogitsLoss(), backend.asarray(X), backend.asarray(
+            (target > 0).astype(float))
+    return model, nb.MSELoss(), backend.asarray(X), backend.asarray(target)
+
+
+def test_flat_parameters_round_trip(backend):
+    model, *_ = _problem(backend)
+    theta = hs.flat_parameters(model)
+    assert tuple(theta.shape) == (hs.num_parameters(model),) == (2 * 5 + 5 + 5 * 2 + 2,)
+    np.testing.assert_array_equal(to_numpy(theta[:10]), to_numpy(model[0].W.data).ravel())
+    new = np.arange(27.0)
+    hs.set_flat_parameters(model, new)
+    np.testing.assert_array_equal(to_numpy(hs.flat_parameters(model)), new)
+    np.testing.assert_array_equal(to_numpy(model[2].b.data), [25.0, 26.0])
+    theta[0] = 99.0                                   # a copy: the model does not change
+    assert float(model[0].W.data[0, 0]) == 0.0
+
+
+def test_flat_gradient_matches_finite_differences(backend):
+    model, loss_fn, X, y = _problem(backend)
+    g = hs.flat_gradient(model, loss_fn, X, y)
+    theta = hs.flat_parameters(model)
+
+    def f():
+        hs.set_flat_parameters(model, theta)
+        return hs.loss_value(model, loss_fn, X, y)
+
+    assert relative_error(g, numerical_gradient(f, theta)) < 1e-7
+
+
+@pytest.mark.parametrize(("loss", "activation"), [
+    ("ce", "tanh"), ("mse", "tanh"), ("bce", "sigmoid"), ("mse", "relu"), ("ce", "identity"),
+])
+def test_hessian_matches_torch_autograd(backend, loss, activation):
+    model, loss_fn, X, y = _problem(backend, loss, activation, sizes=(2, 4, 3, 2))
+    H = hs.hessian(model, loss_fn, X, y)
+    oracle = hs.autograd_hessian(model, loss_fn, X, y)
+    assert tuple(H.shape) == oracle.shape == (35, 35)
+    assert relative_error(H, oracle) < 1e-7
+    np.testing.assert_array_equal(to_numpy(H), to_numpy(H).T)
+
+
+def test_hessian_of_a_residual_network_matches_autograd(backend):
+    rng = np.random.default_rng(3)
+    model = nb.Sequential(nb.Linear(2, 3, rng=rng, backend=backend),
+                          nb.Residual(nb.Sequential(nb.Tanh(), nb.Linear(3, 3, rng=rng, backend=backend))),
+                          nb.Tanh(), nb.Linear(3, 1, rng=rng, backend=backend))
+    X, t = rng.standard_normal((10, 2)), rng.standard_normal((10, 1))
+    X, t = backend.asarray(X), backend.asarray(t)
+    H = hs.hessian(model, nb.MSELoss(), X, t)
+    assert relative_error(H, hs.autograd_hessian(model, nb.MSELoss(), X, t)) < 1e-7
+
+
+def test_hessian_of_least_squares_is_exact(backend, rng):
+    """A linear model with MSE: H = (2/N) [X 1]^T [X 1], whatever the parameters."""
+    X, t = rng.standard_normal((20, 3)), rng.standard_normal((20, 1))
+    model = nb.Linear(3, 1, rng=rng, backend=backend)
+    H = hs.hessian(model, nb.MSELoss(), backend.asarray(X), backend.asarray(t))
+    A = np.hstack([X, np.ones((20, 1))])
+    np.testing.assert_allclose(to_numpy(H), 2.0 / 20 * A.T @ A, rtol=1e-8, atol=1e-9)
+
+
+def test_numpy_and_torch_agree(rng):
+    Hs = []
+    for bk in (nb.Backend("numpy"), nb.Backend("torch", "cpu")):
+        model, loss_fn, X, y = _problem(bk)
+        Hs.append(to_numpy(hs.hessian(model, loss_fn, X, y)))
+    np.testing.assert_allclose(Hs[0], Hs[1], rtol=1e-9, atol=1e-11)
+
+
+def test_hvp_is_the_hessian_times_v(backend, rng):
+    model, loss_fn, X, y = _problem(backend)
+    theta = to_numpy(hs.flat_parameters(model)).copy()
+    v = rng.standard_normal(27)
+    Hv = hs.hvp(model, loss_fn, X, y, v)
+    assert relative_error(Hv, hs.autograd_hessian(model, loss_fn, X, y) @ v) < 1e-7
+    assert relative_error(hs.hvp(model, loss_fn, X, y, backend.asarray(3.0 * v)), 3.0 * to_numpy(Hv)) < 1e-7
+    np.testing.assert_array_equal(to_numpy(hs.flat_parameters(model)), theta)   # restored
+    np.testing.assert_array_equal(to_numpy(hs.hvp(model, loss_fn, X, y, np.zeros(27))), np.zeros(27))
+
+
+@pytest.mark.parametrize("method", ["lanczos", "power"])
+def test_top_eigenvalues_match_the_full_spectrum(backend, method):
+    model, loss_fn, X, y = _problem(backend, sizes=(2, 6, 2))
+    exact = np.linalg.eigvalsh(hs.autograd_hessian(model, loss_fn, X, y))[::-1]
+    theta = to_numpy(hs.flat_parameters(model)).copy()
+    top = hs.top_eigenvalues(model, loss_fn, X, y, k=3, iters=300 if method == "power" else 40,
+                             rng=np.random.default_rng(5), method=method)
+    assert isinstance(top, np.ndarray) and top.shape == (3,)
+    # Power iteration converges at the rate |lambda_4/lambda_3| per step: slower than Lanczos.
+    np.testing.assert_allclose(top, exact[:3], rtol=1e-6 if method == "lanczos" else 1e-4)
+    np.testing.assert_array_equal(to_numpy(hs.flat_parameters(model)), theta)
+
+
+def test_lanczos_few_steps_find_the_extremes(rng):
+    """With m << P steps, the largest Ritz value already approximates the top eigenvalue."""
+    Q, _ = np.linalg.qr(rng.standard_normal((200, 200)))
+    lam = np.concatenate([[10.0, 5.0], rng.uniform(-1, 1, 198)])
+    A = (Q * lam) @ Q.T
+    T, V = hs.lanczos(lambda q: A @ q, rng.standard_normal(200), 30)
+    assert T.shape == (30, 30) and V.shape == (30, 200)
+    np.testing.assert_allclose(V @ V.T, np.eye(30), atol=1e-12)          # orthonormal basis
+    np.testing.assert_allclose(V @ A @ V.T, T, atol=1e-10)               # Q^T A Q = T
+    np.testing.assert_allclose(np.linalg.eigvalsh(T)[-2:], [5.0, 10.0], rtol=1e-8)
+
+
+def test_lanczos_stops_on_an_invariant_subspace():
+    A = np.diag([3.0, 2.0, 1.0, 0.0])
+    T, _ = hs.lanczos(lambda q: A @ q, np.array([1.0, 1.0, 0.0, 0.0]), 4)
+    assert T.shape == (2, 2)
+    np.testing.assert_allclose(np.linalg.eigvalsh(T), [2.0, 3.0])
+
+
+def _raises(exc, message, fn, *args, **kwargs):
+    with pytest.raises(exc, match="^" + re.escape(message) + "$"):
+        fn(*args, **kwargs)
+
+
+def test_bad_inputs_are_refused():
+    bk = nb.Backend()
+    model, loss_fn, X, y = _problem(bk)
+    rng = np.random.default_rng(0)
+    _raises(TypeError, "model must be an nnbook Module, got Module", hs.hessian,
+            torch.nn.Module(), loss_fn, X, y)
+    _raises(TypeError, "loss_fn must be an nnbook loss (with forward and backward), got function",
+            hs.hessian, model, lambda a, b: 0.0, X, y)
+    _raises(ValueError, "x must have shape (N, 2), got (30, 3)",
+            hs.hessian, model, loss_fn, np.zeros((30, 3)), y)
+    _raises(ValueError, "y must have 30 rows like X, got shape (29,)", hs.hessian,
+            model, loss_fn, X, y[:29])
+    _raises(ValueError, "v must have shape (27), got (26,)", hs.hvp, model, loss_fn, X, y,
+            np.zeros(26))
+    _raises(ValueError, "theta must have shape (27), got (3, 9)", hs.set_flat_parameters,
+            model, np.zeros((3, 9)))
+    _raises(ValueError, "eps must be a positive number, got -1.0", hs.hessian,
+            model, loss_fn, X, y, eps=-1.0)
+    _raises(ValueError, "k must be an int in [1, 27] (the number of parameters), got 28",
+            hs.top_eigenvalues, model, loss_fn, X, y, k=28, rng=rng)
+    _raises(ValueError, "iters must be an int >= k = 3, got 2", hs.top_eigenvalues,
+            model, loss_fn, X, y, k=3, iters=2, rng=rng)
+    _raises(ValueError, "method must be 'lanczos' or 'power', got 'qr'", hs.top_eigenvalues,
+            model, loss_fn, X, y, rng=rng, method="qr")
+    _raises(TypeError, "rng must be a numpy.random.Generator (e.g. numpy.random.default_rng(0)), "
+            "got int", hs.top_eigenvalues, model, loss_fn, X, y, rng=0)
+    _raises(ValueError, "v0 must not be the zero vector", hs.lanczos, lambda q: q, np.zeros(3), 2)
+    _raises(ValueError, "iters must be a positive int, got 0", hs.lanczos, lambda q: q,
+            np.ones(3), 0)
+    _raises(ValueError, "model must have at least one parameter, got none", hs.flat_parameters,
+            nb.Sequential(nb.Tanh()))
+
+    class Odd(nb.Tanh):
+        pass
+
+    odd = nb.Sequential(nb.Linear(2, 2, rng=rng), Odd())
+    _raises(TypeError, "autograd_hessian does not know the module Odd", hs.autograd_hessian,
+            odd, nb.MSELoss(), X, np.zeros((30, 2)))
