@@ -4,12 +4,13 @@ One implementation of each algorithm, written against the Python array API, that
 runs on NumPy arrays (the reference, on the CPU) and on PyTorch tensors (CUDA,
 MPS or CPU). PyTorch is imported only when a torch backend is asked for.
 
-Modules: ``backend`` (namespaces, devices, dtypes), ``layers``, ``losses``,
+Modules: ``backend`` (namespaces, devices, dtypes), ``layers``, ``activations``, ``losses``,
 ``init``, ``optim`` (optimisers and the training loop), ``perceptron``,
 ``gradcheck``, ``data``, ``plots``.
 """
 
-from . import backend, data, gradcheck, init, layers, losses, optim, perceptron
+from . import activations, backend, data, gradcheck, init, layers, losses, optim, perceptron
+from .activations import ELU, GELU, LeakyReLU, Maxout, PReLU, Softmax, Softplus
 from .backend import Backend, to_numpy
 from .layers import Identity, Linear, ReLU, Residual, Sequential, Sigmoid, Sign, Tanh, mlp
 from .losses import BCEWithLogitsLoss, CrossEntropyLoss, MSELoss
@@ -18,21 +19,29 @@ from .optim import SGD, accuracy, fit, predict
 __version__ = "0.1.0"
 
 __all__ = [
+    "ELU",
+    "GELU",
     "SGD",
     "BCEWithLogitsLoss",
     "Backend",
     "CrossEntropyLoss",
     "Identity",
+    "LeakyReLU",
     "Linear",
     "MSELoss",
+    "Maxout",
+    "PReLU",
     "ReLU",
     "Residual",
     "Sequential",
     "Sigmoid",
     "Sign",
+    "Softmax",
+    "Softplus",
     "Tanh",
     "__version__",
     "accuracy",
+    "activations",
     "backend",
     "data",
     "fit",

@@ -159,8 +159,8 @@ def test_layer_refusals(rng):
         nb.ReLU().backward(np.ones(3))
     with pytest.raises(TypeError, match="layer 1 must be an nnbook Module, got str"):
         nb.Sequential(layer, "relu")
-    with pytest.raises(ValueError, match=r"activation must be one of .* got 'gelu'"):
-        nb.mlp([2, 3], "gelu", rng=rng)
+    with pytest.raises(ValueError, match=r"activation must be one of .* got 'swish'"):
+        nb.mlp([2, 3], "swish", rng=rng)
     with pytest.raises(ValueError, match=r"sizes must list at least 2 layer widths, got \[2\]"):
         nb.mlp([2], rng=rng)
     with pytest.raises(ValueError, match="give either a Backend or device/dtype, not both"):

@@ -1,0 +1,226 @@
+"""Activations: gradient checks, NumPy/PyTorch parity, torch.nn as the oracle, refusals."""
+
+import re
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from conftest import as_torch
+
+import nnbook as nb
+from nnbook import activations as A
+from nnbook import to_numpy
+from nnbook.gradcheck import check_layer
+
+# name -> (nnbook module factory, torch function of the input)
+ELEMENTWISE = {
+    "leaky_relu": (nb.LeakyReLU, F.leaky_relu),
+    "leaky_relu_0.2": (lambda: nb.LeakyReLU(0.2), lambda z: F.leaky_relu(z, 0.2)),
+    "elu": (nb.ELU, F.elu),
+    "elu_1.5": (lambda: nb.ELU(1.5), lambda z: F.elu(z, 1.5)),
+    "gelu": (nb.GELU, F.gelu),
+    "gelu_tanh": (lambda: nb.GELU("tanh"), lambda z: F.gelu(z, approximate="tanh")),
+    "softplus": (nb.Softplus, F.softplus),
+    "softplus_2": (lambda: nb.Softplus(2.0), lambda z: F.softplus(z, beta=2.0)),
+    "softmax": (nb.Softmax, lambda z: F.softmax(z, dim=1)),
+}
+
+
+def _input(rng, shape=(6, 5), scale=2.0):
+    x = scale * rng.standard_normal(shape)
+    x[np.abs(x) < 1e-3] = 0.5        # keep finite differences away from the kinks at 0
+    return x
+
+
+@pytest.mark.parametrize("name", sorted(ELEMENTWISE))
+def test_activation_gradcheck(name, backend, rng):
+    errors = check_layer(ELEMENTWISE[name][0](), backend.asarray(_input(rng)), rng)
+    assert errors["x"] < 1e-7, errors
+
+
+@pytest.mark.parametrize("name", sorted(ELEMENTWISE))
+def test_activation_matches_torch(name, backend, rng):
+    ours, theirs = ELEMENTWISE[name]
+    x, dout = _input(rng), rng.standard_normal((6, 5))
+    layer = ours()
+    out = layer.forward(backend.asarray(x))
+    dx = layer.backward(backend.asarray(dout))
+    xt = as_torch(x, requires_grad=True)
+    theirs(xt).backward(as_torch(dout))
+    np.testing.assert_allclose(to_numpy(out), theirs(xt).detach().numpy(), rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(to_numpy(dx), xt.grad.numpy(), rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("num", [1, 5])
+def test_prelu_gradcheck_and_torch(num, backend, rng):
+    layer = nb.PReLU(num, init=0.25, backend=backend)
+    errors = check_layer(layer, backend.asarray(_input(rng)), rng)
+    assert set(errors) == {"x", "a"}
+    assert max(errors.values()) < 1e-7, errors
+    ref = torch.nn.PReLU(num, init=0.25).double()
+    x, dout = _input(rng), rng.standard_normal((6, 5))
+    out = layer.forward(backend.asarray(x))
+    dx = layer.backward(backend.asarray(dout))
+    xt = as_torch(x, requires_grad=True)
+    ref(xt).backward(as_torch(dout))
+    np.testing.assert_allclose(to_numpy(out), ref(xt).detach().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(to_numpy(dx), xt.grad.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(to_numpy(layer.a.grad), ref.weight.grad.numpy(), rtol=1e-12)
+
+
+def test_maxout_gradcheck_and_torch(backend, rng):
+    layer = nb.Maxout(4, 3, k=3, rng=rng, backend=backend)
+    errors = check_layer(layer, backend.asarray(_input(rng, (6, 4))), rng)
+    assert set(errors) == {"x", "linear.W", "linear.b"}
+    assert max(errors.values()) < 1e-7, errors
+    x, dout = _input(rng, (6, 4)), rng.standard_normal((6, 3))
+    out = layer.forward(backend.asarray(x))
+    dx = layer.backward(backend.asarray(dout))
+    xt = as_torch(x, requires_grad=True)
+    W, b = (as_torch(to_numpy(p.data), requires_grad=True) for p in layer.parameters())
+    yt = (xt @ W.T + b).reshape(6, 3, 3).max(dim=2).values     # torch has no maxout layer
+    yt.backward(as_torch(dout))
+    np.testing.assert_allclose(to_numpy(out), yt.detach().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(to_numpy(dx), xt.grad.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(to_numpy(layer.linear.W.grad), W.grad.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(to_numpy(layer.linear.b.grad), b.grad.numpy(), rtol=1e-12)
+
+
+def test_maxout_groups_consecutive_columns():
+    z = np.array([[1.0, 5.0, -2.0, 3.0, 0.0, -1.0]])
+    out, cache = A.maxout_forward(z, 2)
+    np.testing.assert_array_equal(out, [[5.0, 3.0, 0.0]])
+    np.testing.assert_array_equal(A.maxout_backward(np.array([[1.0, 2.0, 3.0]]), cache),
+                                  [[0, 1, 0, 2, 3, 0]])
+
+
+@pytest.mark.parametrize("name", ["leaky_relu", "prelu", "elu", "gelu", "gelu_tanh", "softplus"])
+def test_mlp_accepts_the_new_activations(name, rng):
+    model = nb.mlp([4, 6, 3], name, rng=rng)
+    errors = check_layer(model, _input(rng, (5, 4)), rng)
+    assert max(errors.values()) < 1e-7, errors
+
+
+def test_numpy_and_torch_paths_agree(rng):
+    x, dout = _input(rng, (8, 4)), rng.standard_normal((8, 3))
+    results = []
+    for bk in (nb.Backend("numpy"), nb.Backend("torch", "cpu")):
+        model = nb.Sequential(nb.Linear(4, 8, rng=np.random.default_rng(3)), nb.GELU(),
+                              nb.Maxout(8, 6, 2, rng=np.random.default_rng(4)), nb.ELU(),
+                              nb.Linear(6, 6, rng=np.random.default_rng(5)), nb.PReLU(6),
+                              nb.Linear(6, 3, rng=np.random.default_rng(6)), nb.Softmax())
+        model.to(bk)
+        out = model.forward(bk.asarray(x))
+        dx = model.backward(bk.asarray(dout))
+        results.append([to_numpy(out), to_numpy(dx)]
+                       + [to_numpy(p.grad) for p in model.parameters()])
+    for a, b in zip(*results, strict=True):
+        assert np.max(np.abs(a - b)) < 1e-10
+
+
+def test_derivatives_at_and_around_zero():
+    """ReLU's family: slope 1 for z > 0, the negative-side slope for z < 0 and at z = 0."""
+    z = np.array([[-2.0, -1e-9, 0.0, 1e-9, 3.0]])
+    ones = np.ones_like(z)
+    leaky = nb.LeakyReLU(0.1)
+    leaky.forward(z)
+    np.testing.assert_allclose(leaky.backward(ones), [[0.1, 0.1, 0.1, 1, 1]])
+    zt = torch.tensor(z, requires_grad=True)
+    F.leaky_relu(zt, 0.1).sum().backward()
+    np.testing.assert_allclose(zt.grad.numpy(), [[0.1, 0.1, 0.1, 1, 1]])
+    elu = nb.ELU()
+    elu.forward(z)
+    np.testing.assert_allclose(elu.backward(ones)[0, 2:], [1, 1, 1])   # smooth at 0 for alpha=1
+
+
+def test_extreme_inputs_stay_finite():
+    z = np.array([[-1000.0, -50.0, 0.0, 50.0, 1000.0]])
+    for layer in (nb.ELU(), nb.GELU(), nb.GELU("tanh"), nb.Softplus(), nb.LeakyReLU()):
+        out = layer.forward(z)
+        assert np.all(np.isfinite(out)), layer
+        assert np.all(np.isfinite(layer.backward(np.ones_like(z)))), layer
+    np.testing.assert_allclose(nb.Softplus().forward(z), [[0, 1.9287498479639178e-22, np.log(2), 50, 1000]])
+    p = nb.Softmax().forward(np.array([[1000.0, 0.0, -1000.0], [0.0, 0.0, 0.0]]))
+    np.testing.assert_allclose(p, [[1, 0, 0], [1 / 3, 1 / 3, 1 / 3]])
+
+
+def test_softmax_rows_sum_to_one_and_shift_invariance(rng):
+    z = _input(rng, (5, 4))
+    p, _ = A.softmax_forward(z)
+    np.testing.assert_allclose(p.sum(axis=1), 1.0)
+    np.testing.assert_allclose(A.softmax_forward(z + 100.0)[0], p, rtol=1e-12)
+
+
+def test_softmax_then_cross_entropy_on_probabilities_is_p_minus_y(rng):
+    """The gradient simplification of the output layer: softmax' times dCE/dp = (p - y)/N."""
+    z, y = _input(rng, (6, 4)), rng.integers(0, 4, size=6)
+    p, cache = A.softmax_forward(z)
+    Y = np.eye(4)[y]
+    dp = -Y / p / 6                                  # d/dp of -(1/N) sum log p_y
+    ce = nb.CrossEntropyLoss()
+    ce.forward(z, y)
+    np.testing.assert_allclose(A.softmax_backward(dp, cache), ce.backward(), atol=1e-15)
+
+
+def test_dead_relu_units(rng):
+    model = nb.mlp([3, 4, 4, 2], "relu", rng=rng)
+    first = model[0]
+    first.b.data[:] = [-100.0, 0.0, 0.0, 0.0]     # unit 0: pre-activation < 0 everywhere
+    first.W.data[1] = 0.0                          # unit 1: pre-activation = 0 everywhere
+    X = rng.uniform(-1, 1, (50, 3))
+    masks = nb.activations.dead_relu_units(model, X)
+    assert [m.shape for m in masks] == [(4,), (4,)]
+    assert masks[0][:2].tolist() == [True, True]
+    expected = np.all(model[1].forward(model[0].forward(X)) == 0, axis=0)  # chapter 2's count
+    np.testing.assert_array_equal(masks[0], expected)
+    assert model.training                                                 # mode restored
+
+
+def test_layer_gradient_norms_match_the_grads(rng):
+    model = nb.mlp([3, 5, 5, 2], "sigmoid", rng=rng)
+    X, y = rng.standard_normal((10, 3)), rng.integers(0, 2, size=10)
+    norms = nb.activations.layer_gradient_norms(model, nb.CrossEntropyLoss(), X, y)
+    assert len(norms) == 3
+    for n, layer in zip(norms, (model[0], model[2], model[4]), strict=True):
+        assert n == pytest.approx(np.linalg.norm(layer.W.grad))
+
+
+def test_refusals(rng):
+    z = np.ones((2, 6))
+    cases = [
+        (TypeError, "negative_slope must be a real number, got str",
+         lambda: A.leaky_relu_forward(z, "0.1")),
+        (ValueError, "alpha must be a positive finite number, got -1.0",
+         lambda: nb.ELU(-1.0)),
+        (ValueError, "beta must be a positive finite number, got 0.0",
+         lambda: A.softplus_forward(z, 0)),
+        (ValueError, "approximate must be 'none' or 'tanh', got 'erf'",
+         lambda: nb.GELU("erf")),
+        (ValueError, "k must be a positive int, got 0", lambda: A.maxout_forward(z, 0)),
+        (ValueError, "z must have a multiple of k=4 columns, got 6",
+         lambda: A.maxout_forward(z, 4)),
+        (ValueError, "z must have 2 dimension(s), got shape (6,)",
+         lambda: A.softmax_forward(np.ones(6))),
+        (TypeError, "z must have a float dtype, got int64",
+         lambda: A.elu_forward(np.ones((2, 3), dtype=np.int64))),
+        (TypeError, "z must be a NumPy array or torch.Tensor, got list",
+         lambda: A.gelu_forward([1.0, 2.0])),
+        (ValueError, "a must have shape (1,) or (6,), got (3,)",
+         lambda: A.prelu_forward(z, np.ones(3))),
+        (ValueError, "num_parameters must be a positive int, got 0", lambda: nb.PReLU(0)),
+        (ValueError, "out_features must be a positive int, got 0",
+         lambda: nb.Maxout(3, 0, 2, rng=rng)),
+        (RuntimeError, "PReLU.backward called before forward",
+         lambda: nb.PReLU().backward(z)),
+        (RuntimeError, "Maxout.backward called before forward",
+         lambda: nb.Maxout(3, 2, rng=rng).backward(z)),
+        (RuntimeError, "ELU.backward called before forward", lambda: nb.ELU().backward(z)),
+        (TypeError, "model must be an nnbook Sequential, got Linear",
+         lambda: A.dead_relu_units(nb.Linear(2, 2, rng=rng), z)),
+        (ValueError, "X must have 2 dimension(s), got shape (6,)",
+         lambda: A.dead_relu_units(nb.mlp([6, 2], rng=rng), np.ones(6))),
+    ]
+    for exc, message, call in cases:
+        with pytest.raises(exc, match="^" + re.escape(message) + "$"):
+            call()
