@@ -1,0 +1,225 @@
+"""Landscapes: test functions (gradient and Hessian checks, torch autograd oracle, parity), the
+Hessian test, random symmetric matrices, loss views of a model, refusals."""
+
+import re
+
+import numpy as np
+import pytest
+import torch
+
+import nnbook as nb
+from nnbook import landscapes as ls
+from nnbook import to_numpy
+from nnbook.gradcheck import numerical_gradient, relative_error
+from nnbook.hessian import flat_parameters, loss_value, set_flat_parameters
+
+FUNCTIONS = {
+    "bowl": ls.Quadratic.with_condition_number(10.0, angle=0.4),
+    "bowl-5d": ls.Quadratic.with_condition_number(100.0, dim=5),
+    "shifted": ls.Quadratic([[2.0, 1.0], [1.0, -3.0]], center=[0.5, -1.0]),
+    "saddle": ls.Quadratic.saddle(),
+    "monkey": ls.MonkeySaddle(),
+    "rosenbrock": ls.Rosenbrock(),
+    "double-well": ls.DoubleWell(tilt=0.5),
+    "flat-3": ls.FlatDirection(3),
+    "flat-4": ls.FlatDirection(4),
+}
+
+
+@pytest.mark.parametrize("name", sorted(FUNCTIONS))
+def test_gradient_and_hessian_match_finite_differences(name, backend, rng):
+    f = FUNCTIONS[name]
+    x = backend.asarray(rng.uniform(-1.5, 1.5, f.dim))
+    g = f.gradient(x)
+    assert relative_error(g, numerical_gradient(lambda: f.value(x), x)) < 1e-7
+    H = f.hessian(x)
+    rows = [numerical_gradient(lambda i=i: f.gradient(x)[i], x) for i in range(f.dim)]
+    assert relative_error(H, np.stack(rows)) < 1e-7
+    np.testing.assert_allclose(to_numpy(H), to_numpy(H).T, rtol=1e-14)
+
+
+@pytest.mark.parametrize("name", sorted(FUNCTIONS))
+def test_torch_autograd_is_the_oracle(name, rng):
+    f = FUNCTIONS[name]
+    x = rng.uniform(-1.5, 1.5, f.dim)
+    xt = torch.tensor(x, requires_grad=True)
+    f.value(xt).backward()
+    np.testing.assert_allclose(to_numpy(f.gradient(x)), xt.grad.numpy(), rtol=1e-12, atol=1e-12)
+    H = torch.autograd.functional.hessian(lambda t: f.value(t), torch.tensor(x))
+    np.testing.assert_allclose(to_numpy(f.hessian(x)), H.numpy(), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", sorted(FUNCTIONS))
+def test_batches_of_points_and_parity(name, rng):
+    f = FUNCTIONS[name]
+    x = rng.uniform(-1.5, 1.5, (4, 3, f.dim))
+    v, g, H = f.value(x), f.gradient(x), f.hessian(x)
+    assert (v.shape, g.shape, H.shape) == ((4, 3), (4, 3, f.dim), (4, 3, f.dim, f.dim))
+    np.testing.assert_allclose(v[2, 1], f.value(x[2, 1]))
+    np.testing.assert_allclose(H[3, 0], f.hessian(x[3, 0]))
+    xt = torch.tensor(x)
+    for ours, theirs in ((v, f.value(xt)), (g, f.gradient(xt)), (H, f.hessian(xt))):
+        assert isinstance(theirs, torch.Tensor)
+        np.testing.assert_allclose(ours, theirs.numpy(), rtol=1e-13, atol=1e-13)
+
+
+@pytest.mark.parametrize("name", sorted(FUNCTIONS))
+def test_known_critical_points_are_classified(name):
+    f = FUNCTIONS[name]
+    for x, kind in f.critical_points():
+        assert ls.classify_critical_point(f.gradient(x), f.hessian(x), grad_tol=1e-9) == kind
+
+
+def test_critical_points_of_the_test_functions():
+    assert [k for _, k in ls.DoubleWell().critical_points()] == ["minimum", "saddle", "minimum"]
+    assert [k for _, k in ls.DoubleWell(tilt=0.5).critical_points()] == ["minimum", "saddle", "minimum"]
+    assert [k for _, k in ls.DoubleWell(tilt=2.0).critical_points()] == ["minimum"]
+    assert ls.Quadratic.saddle().critical_points()[0][1] == "saddle"
+    assert ls.Quadratic(-np.eye(3)).critical_points()[0][1] == "maximum"
+    assert ls.Quadratic(np.diag([1.0, 0.0])).critical_points() == []
+    H = ls.Rosenbrock().hessian(np.array([1.0, 1.0]))
+    np.testing.assert_allclose(H, [[802.0, -400.0], [-400.0, 200.0]])
+    assert np.linalg.cond(H) == pytest.approx(2508, rel=1e-3)
+    lam = np.linalg.eigvalsh(ls.Quadratic.with_condition_number(50.0, angle=1.0).A)
+    np.testing.assert_allclose(lam, [1.0, 50.0])
+    np.testing.assert_allclose(np.linalg.eigvalsh(FUNCTIONS["bowl-5d"].A), np.geomspace(1, 100, 5))
+
+
+def test_classification_rules():
+    z = np.zeros(3)
+    assert ls.classify_critical_point(z, np.diag([1.0, 2.0, 3.0])) == "minimum"
+    assert ls.classify_critical_point(z, np.diag([-1.0, -2.0, -3.0])) == "maximum"
+    assert ls.classify_critical_point(z, np.diag([1.0, -2.0, 3.0])) == "saddle"
+    assert ls.classify_critical_point(z, np.diag([1.0, 0.0, -3.0])) == "saddle"      # mixed signs decide
+    assert ls.classify_critical_point(z, np.diag([1.0, 0.0, 3.0])) == "undecided"
+    assert ls.classify_critical_point(z, np.diag([-1.0, 1e-12, -3.0])) == "undecided"
+    assert ls.classify_critical_point(z, np.zeros((3, 3))) == "undecided"
+    assert ls.classify_critical_point(torch.zeros(2), torch.eye(2)) == "minimum"
+    assert ls.classify_critical_point(np.array([1e-7, 0.0]), np.eye(2)) == "minimum"
+
+
+def _raises(exc, message, fn, *args, **kwargs):
+    with pytest.raises(exc, match="^" + re.escape(message) + "$"):
+        fn(*args, **kwargs)
+
+
+def test_the_hessian_test_refuses_a_point_that_is_not_critical():
+    f = ls.Rosenbrock()
+    x = np.array([0.0, 0.0])
+    _raises(ValueError, "gradient must vanish at a critical point: |gradient| = 2 > grad_tol = 1e-06; "
+            "the Hessian test classifies critical points only",
+            ls.classify_critical_point, f.gradient(x), f.hessian(x))
+    _raises(ValueError, "hessian must have shape (2, 2), got (3, 3)", ls.classify_critical_point,
+            np.zeros(2), np.eye(3))
+    _raises(ValueError, "hessian must be symmetric, got a matrix with hessian != hessian.T",
+            ls.classify_critical_point, np.zeros(2), np.array([[1.0, 2.0], [0.0, 1.0]]))
+    _raises(ValueError, "gradient must have 1 dimension(s), got shape (2, 1)",
+            ls.classify_critical_point, np.zeros((2, 1)), np.eye(2))
+
+
+def test_test_functions_refuse_bad_inputs():
+    _raises(ValueError, "x must have shape (..., 2), got (3,)", ls.Rosenbrock().value, np.zeros(3))
+    _raises(TypeError, "x must have a float dtype, got int64", ls.MonkeySaddle().gradient,
+            np.zeros(2, dtype=np.int64))
+    _raises(TypeError, "x must be a NumPy array or torch.Tensor, got list", ls.DoubleWell().hessian,
+            [0.0, 0.0])
+    _raises(ValueError, "A must be a square (d, d) matrix, got shape (2, 3)", ls.Quadratic, np.zeros((2, 3)))
+    _raises(ValueError, "A must be symmetric, got a matrix with A != A.T", ls.Quadratic, [[1, 2], [0, 1]])
+    _raises(ValueError, "center must have shape (2,), got (3,)", ls.Quadratic, np.eye(2), np.zeros(3))
+    _raises(ValueError, "kappa must be a number >= 1, got 0.5", ls.Quadratic.with_condition_number, 0.5)
+    _raises(ValueError, "dim must be a positive int, got 0", ls.Quadratic.with_condition_number, 2.0, 0)
+    _raises(ValueError, "p must be an int >= 3, got 2", ls.FlatDirection, 2)
+    _raises(ValueError, "b must be positive, got 0", ls.Rosenbrock, 1.0, 0)
+
+
+def test_goe(rng):
+    A = ls.goe(300, rng=rng)
+    np.testing.assert_array_equal(A, A.T)
+    lam = np.linalg.eigvalsh(A)
+    assert -2.15 < lam.min() < -1.85 and 1.85 < lam.max() < 2.15          # the semicircle's edges
+    assert abs(np.mean(lam < 0) - 0.5) < 0.05
+    off = A[np.triu_indices(300, 1)]
+    assert np.var(off) * 300 == pytest.approx(1.0, rel=0.02)
+    batch = ls.goe(3, rng=rng, size=20000)
+    assert batch.shape == (20000, 3, 3)
+    p_pos = np.mean(np.all(np.linalg.eigvalsh(batch) > 0, axis=1))
+    assert 0.02 < p_pos < 0.035                    # far below 1/8, the chance of 3 independent signs
+    _raises(ValueError, "n must be a positive int, got 0", ls.goe, 0, rng=rng)
+    _raises(TypeError, "rng must be a numpy.random.Generator (e.g. numpy.random.default_rng(0)), got int",
+            ls.goe, 2, rng=3)
+
+
+def _trained(backend, seed=0):
+    rng = np.random.default_rng(seed)
+    X, y = nb.data.moons(60, rng=rng)
+    model = nb.mlp([2, 6, 2], "tanh", rng=rng, backend=backend)
+    X, y = backend.asarray(X), backend.asarray(y)
+    nb.fit(model, nb.CrossEntropyLoss(), nb.SGD(model.parameters(), lr=0.5), X, y, epochs=20,
+           batch_size=20, rng=rng)
+    return model, nb.CrossEntropyLoss(), X, y
+
+
+def test_interpolate(backend):
+    model, loss_fn, X, y = _trained(backend)
+    b = flat_parameters(model)
+    a = flat_parameters(nb.mlp([2, 6, 2], "tanh", rng=np.random.default_rng(9), backend=backend))
+    losses, accs = ls.interpolate(model, loss_fn, X, y, a, b, [0.0, 0.5, 1.0], metric=nb.accuracy)
+    assert losses.shape == accs.shape == (3,)
+    np.testing.assert_array_equal(to_numpy(flat_parameters(model)), to_numpy(b))     # restored
+    assert losses[2] == pytest.approx(loss_value(model, loss_fn, X, y), rel=1e-12)
+    assert accs[2] == nb.accuracy(nb.predict(model, X), y)
+    set_flat_parameters(model, a)
+    assert losses[0] == pytest.approx(loss_value(model, loss_fn, X, y), rel=1e-12)
+    set_flat_parameters(model, 0.5 * a + 0.5 * b)
+    assert losses[1] == pytest.approx(loss_value(model, loss_fn, X, y), rel=1e-12)
+    assert ls.interpolate(model, loss_fn, X, y, a, b, np.array([1.0])).shape == (1,)
+
+
+def test_random_direction_is_filter_normalised(backend):
+    model, *_ = _trained(backend)
+    d = to_numpy(ls.random_direction(model, rng=np.random.default_rng(1)))
+    set_flat_parameters(model, d)
+    for layer, original in zip((model[0], model[2]), _trained(backend)[0].layers[::2], strict=True):
+        np.testing.assert_allclose(np.linalg.norm(to_numpy(layer.W.data), axis=1),
+                                   np.linalg.norm(to_numpy(original.W.data), axis=1), rtol=1e-12)
+        np.testing.assert_array_equal(to_numpy(layer.b.data), 0.0)
+    model2, *_ = _trained(backend)
+    d2 = to_numpy(ls.random_direction(model2, rng=np.random.default_rng(1), ignore_bias=False))
+    set_flat_parameters(model, d2)
+    np.testing.assert_allclose(np.linalg.norm(to_numpy(model[0].b.data)),
+                               np.linalg.norm(to_numpy(model2[0].b.data)), rtol=1e-12)
+    d3 = ls.random_direction(model2, rng=np.random.default_rng(1), normalization="none")
+    assert float(np.linalg.norm(to_numpy(d3))) == pytest.approx(1.0)
+
+
+def test_slice_2d(backend):
+    model, loss_fn, X, y = _trained(backend)
+    theta = flat_parameters(model)
+    d1 = ls.random_direction(model, rng=np.random.default_rng(1))
+    d2 = ls.random_direction(model, rng=np.random.default_rng(2))
+    grid = ls.slice_2d(model, loss_fn, X, y, theta, d1, d2, [-1.0, 0.0, 1.0], [0.0, 0.5])
+    assert grid.shape == (2, 3)
+    assert grid[0, 1] == pytest.approx(loss_value(model, loss_fn, X, y), rel=1e-12)
+    set_flat_parameters(model, theta + 1.0 * d1 + 0.5 * d2)
+    assert grid[1, 2] == pytest.approx(loss_value(model, loss_fn, X, y), rel=1e-12)
+    set_flat_parameters(model, theta)
+    centre, accs = ls.slice_2d(model, loss_fn, X, y, theta, d1, d2, [0.0], [0.0], metric=nb.accuracy)
+    assert centre[0, 0] == grid[0, 1]
+    assert accs[0, 0] == nb.accuracy(nb.predict(model, X), y)
+
+
+def test_landscape_views_refuse_bad_inputs():
+    model, loss_fn, X, y = _trained(nb.Backend())
+    theta = flat_parameters(model)
+    _raises(ValueError, "theta_b must have shape (32), got (31,)", ls.interpolate, model, loss_fn, X, y,
+            theta, theta[:31], [0.0])
+    _raises(ValueError, "alphas must be a 1-D sequence, got shape (1, 2)", ls.interpolate, model,
+            loss_fn, X, y, theta, theta, [[0.0, 1.0]])
+    _raises(ValueError, "d2 must have shape (32), got (2,)", ls.slice_2d, model, loss_fn, X, y,
+            theta, theta, np.zeros(2), [0.0], [0.0])
+    _raises(ValueError, "betas must be a 1-D sequence, got shape ()", ls.slice_2d, model, loss_fn, X, y,
+            theta, theta, theta, [0.0], 0.0)
+    _raises(ValueError, "normalization must be 'filter' or 'none', got 'layer'", ls.random_direction,
+            model, rng=np.random.default_rng(0), normalization="layer")
+    _raises(TypeError, "model must be an nnbook Module, got str", ls.random_direction, "net",
+            rng=np.random.default_rng(0))
