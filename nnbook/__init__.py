@@ -9,7 +9,19 @@ Modules: ``backend`` (namespaces, devices, dtypes), ``layers``, ``activations``,
 ``gradcheck``, ``data``, ``plots``.
 """
 
-from . import activations, backend, data, gradcheck, init, layers, losses, optim, perceptron
+from . import (
+    activations,
+    backend,
+    data,
+    gradcheck,
+    hessian,
+    init,
+    landscapes,
+    layers,
+    losses,
+    optim,
+    perceptron,
+)
 from .activations import ELU, GELU, LeakyReLU, Maxout, PReLU, Softmax, Softplus
 from .backend import Backend, to_numpy
 from .layers import Identity, Linear, ReLU, Residual, Sequential, Sigmoid, Sign, Tanh, mlp
@@ -46,7 +58,9 @@ __all__ = [
     "data",
     "fit",
     "gradcheck",
+    "hessian",
     "init",
+    "landscapes",
     "layers",
     "losses",
     "mlp",
