@@ -42,12 +42,44 @@ def test_every_chapter_notebook_is_in_the_toc():
     assert on_disk and on_disk <= listed
 
 
+# Anything a page would load: scripts, stylesheets and icons, images, CSS imports;
+# tags may span lines (matplotlib's animation HTML breaks its <link> over two).
+_LOADED = [
+    re.compile(r"<script\b[^>]*?\ssrc=[\"']([^\"']+)", re.S | re.I),
+    re.compile(r"<link\b[^>]*?\shref=[\"']([^\"']+)[^>]*>", re.S | re.I),
+    re.compile(r"<img\b[^>]*?\ssrc=[\"']([^\"']+)", re.S | re.I),
+    re.compile(r"@import\s+(?:url\()?[\"']?([^\"')\s;]+)", re.S | re.I),
+]
+
+
+def _remote_loads(text):
+    """URLs a page would fetch from the network (links to other sites are fine)."""
+    found = []
+    for pattern in _LOADED:
+        for m in pattern.finditer(text):
+            tag, url = m.group(0), m.group(1)
+            if tag.lower().startswith("<link") and not re.search(
+                    r"rel=[\"'][^\"']*(stylesheet|icon|preload|modulepreload)", tag, re.I):
+                continue  # <link rel="canonical|next|prev"> is not loaded
+            if url.startswith(("http:", "https:", "//")):
+                found.append(url)
+    return found
+
+
+def test_the_static_check_sees_loads_across_lines():
+    page = '<p>ok</p><link rel="stylesheet"\nhref="https://cdn.example/x.css">' \
+           '<img\n src="//cdn.example/y.png"><style>@import url("https://f.example/z.css");</style>' \
+           '<a href="https://example.org/paper">a paper</a>'
+    assert _remote_loads(page) == ["https://cdn.example/x.css", "//cdn.example/y.png",
+                                   "https://f.example/z.css"]
+
+
 def test_every_page_is_built_with_local_assets_only(html):
     for page in _toc_pages():
         text = (html / f"{page}.html").read_text()
+        remote = _remote_loads(text)
+        assert not remote, f"{page} loads from the network: {remote}"
         srcs = re.findall(r'<script[^>]*\ssrc="([^"]+)"', text)
-        remote = [s for s in srcs if s.startswith(("http:", "https:", "//"))]
-        assert not remote, f"{page} loads scripts from the network: {remote}"
         mathjax = [s for s in srcs if "tex-mml-chtml.js" in s]
         assert len(mathjax) == 1, f"{page} must load the book's own MathJax, got {mathjax}"
         assert (html / page).parent.joinpath(mathjax[0].split("?")[0]).resolve().is_file()
@@ -68,3 +100,86 @@ def test_widget_manager_is_local_when_a_page_has_widgets(html):
         text = (html / f"{page}.html").read_text()
         if "application/vnd.jupyter.widget-state+json" in text:
             assert "requirejs/require.js" in text and "jupyter-widgets/embed-amd.js" in text
+
+
+# In a real browser: what a reader sees. ------------------------------------------
+
+@pytest.fixture(scope="module")
+def site(html):
+    from browser import launch, serve
+
+    try:
+        with serve(html) as base, launch() as chromium:
+            yield base, chromium
+    except RuntimeError as err:  # no browser: fail with the way to get one, never skip
+        pytest.fail(str(err))
+
+
+def _visit(site, page, dark=False):
+    from browser import open_page
+
+    base, chromium = site
+    context = chromium.new_context(color_scheme="dark" if dark else "light")
+    tab, report = open_page(context, f"{base}/{page}.html", dark=dark)
+    return context, tab, report
+
+
+@pytest.mark.parametrize("dark", [False, True], ids=["light", "dark"])
+def test_every_page_loads_cleanly_in_a_browser(site, dark):
+    from browser import UNPARSED, VISIBLE_PROSE_JS
+
+    problems = []
+    for page in _toc_pages():
+        context, tab, report = _visit(site, page, dark)
+        problems += [f"{page}: {p}" for p in report.problems()]
+        if dark:
+            mode = tab.evaluate("() => document.documentElement.dataset.theme")
+            assert mode == "dark", f"{page} did not switch to dark mode ({mode!r})"
+        else:
+            if tab.locator(".math").count():
+                assert tab.locator("mjx-container").count(), f"{page}: math not typeset"
+            assert tab.locator("mjx-merror").count() == 0, f"{page}: MathJax error"
+            prose = tab.evaluate(VISIBLE_PROSE_JS)
+            raw = [u for u in UNPARSED if u in prose]
+            assert not raw, f"{page}: unparsed markup {raw} left in the page"
+            broken = tab.evaluate("() => [...document.images]"
+                                  ".filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.src)")
+            assert not broken, f"{page}: images not loaded: {broken}"
+        context.close()
+    assert not problems, "\n".join(problems)
+
+
+def test_every_fold_opens_on_click(site):
+    for page in _toc_pages():
+        context, tab, _ = _visit(site, page)
+        buttons = tab.locator("button.toggle-button")
+        for i in range(buttons.count()):
+            button = buttons.nth(i)
+            target = button.get_attribute("data-target")
+            hidden = f"document.querySelector('{target}').classList.contains('toggle-hidden')"
+            assert tab.evaluate(f"() => {hidden}"), f"{page}: fold {target} is not closed at first"
+            button.scroll_into_view_if_needed()
+            button.click()
+            assert not tab.evaluate(f"() => {hidden}"), f"{page}: fold {target} did not open"
+        summaries = tab.locator("details > summary")
+        for i in range(summaries.count()):
+            summary = summaries.nth(i)
+            summary.scroll_into_view_if_needed()
+            was_open = summary.evaluate("s => s.parentElement.open")
+            summary.click()
+            assert summary.evaluate("s => s.parentElement.open") != was_open, (
+                f"{page}: a folded block ({summary.inner_text()[:40]!r}) does not open")
+        context.close()
+
+
+def test_every_animation_plays_without_a_kernel(site):
+    for page in _toc_pages():
+        context, tab, _ = _visit(site, page)
+        animations = tab.locator("div.animation")
+        for i in range(animations.count()):
+            anim = animations.nth(i)
+            frame = anim.locator("img").first
+            before = frame.get_attribute("src")
+            anim.locator('button[title="Next frame"]').click()
+            assert frame.get_attribute("src") != before, f"{page}: animation {i} does not move"
+        context.close()

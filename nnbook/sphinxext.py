@@ -1,0 +1,54 @@
+"""A small Sphinx extension for building the book (not needed to use nnbook).
+
+* Every page receives each inline script once: sphinx-thebe 0.3.1 adds its
+  configuration script twice under Sphinx 7.4, and the second ``const``
+  declaration is an uncaught SyntaxError in the reader's browser.
+* Animations made with matplotlib's ``to_jshtml`` link a Font Awesome stylesheet
+  from a CDN; the book's theme already draws those icons, so the link is removed
+  from the stored HTML outputs before they are written to the page (the book
+  loads nothing from the network).
+"""
+
+from __future__ import annotations
+
+import re
+
+# matplotlib's animation HTML: <link rel="stylesheet"\nhref="https://.../font-awesome...css">
+_CDN_LINK = re.compile(r"<link\b[^>]*\bhref=\"https?://[^\"]*font-awesome[^\"]*\"[^>]*>", re.S)
+
+
+def _unique_scripts(app, pagename, templatename, context, doctree):
+    scripts = context.get("script_files")
+    if not scripts:
+        return
+    seen, unique = set(), []
+    for script in scripts:
+        if isinstance(script, str):
+            key = (script, ())
+        else:  # the same file or inline body, whatever its priority
+            key = (script.filename or "", tuple(sorted(script.attributes.items())))
+        if key not in seen:
+            seen.add(key)
+            unique.append(script)
+    context["script_files"] = unique
+
+
+def strip_cdn_links(html: str) -> str:
+    """Remove the Font Awesome stylesheet links that ``to_jshtml`` writes."""
+    return _CDN_LINK.sub("", html)
+
+
+def _strip_outputs(app, doctree, docname):
+    from docutils import nodes
+
+    for node in doctree.findall(nodes.raw):
+        if "html" in node.get("format", "") and "font-awesome" in node.astext():
+            text = strip_cdn_links(node.astext())
+            node.children = [nodes.Text(text)]
+            node.rawsource = text
+
+
+def setup(app):
+    app.connect("html-page-context", _unique_scripts)
+    app.connect("doctree-resolved", _strip_outputs)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}
