@@ -94,10 +94,13 @@ def set_flat_parameters(model, theta):
     """
     P = num_parameters(model)
     check_array(theta, "theta", shape=(P,))
-    xp = model.backend.xp
-    theta = model.backend.asarray(theta)
+    _write(model.parameters(), model.backend.asarray(theta), model.backend.xp)
+
+
+def _write(params, theta, xp):
+    """Copy the slices of ``theta`` into ``params`` (no checks: the inner loop of the views)."""
     start = 0
-    for p in model.parameters():
+    for p in params:
         n = math.prod(p.shape)
         p.data[...] = xp.reshape(theta[start:start + n], p.shape)
         start += n
@@ -125,14 +128,16 @@ def _loss(model, loss_fn, X, y):
     return loss_fn.forward(model.forward(X), y, validate=False)
 
 
-def _gradient(model, loss_fn, X, y):
+def _gradient(model, loss_fn, X, y, params=None):
     xp = model.backend.xp
+    params = model.parameters() if params is None else params
     loss = _loss(model, loss_fn, X, y)
-    model.zero_grad()
+    for p in params:
+        p.grad = None
     model.backward(loss_fn.backward(), input_grad=False)
     parts = [xp.reshape(p.grad, (-1,)) if p.grad is not None
              else xp.zeros(math.prod(p.shape), dtype=p.data.dtype)
-             for p in model.parameters()]
+             for p in params]
     return loss, xp.concat(parts)
 
 
@@ -176,11 +181,12 @@ def _hvp(model, loss_fn, X, y, theta, v, eps):
     if norm == 0.0:
         return xp.zeros_like(v)
     h = eps / norm                              # a step of length eps along v
-    set_flat_parameters(model, theta + h * v)
-    _, g_plus = _gradient(model, loss_fn, X, y)
-    set_flat_parameters(model, theta - h * v)
-    _, g_minus = _gradient(model, loss_fn, X, y)
-    set_flat_parameters(model, theta)
+    params = model.parameters()
+    _write(params, theta + h * v, xp)
+    _, g_plus = _gradient(model, loss_fn, X, y, params)
+    _write(params, theta - h * v, xp)
+    _, g_minus = _gradient(model, loss_fn, X, y, params)
+    _write(params, theta, xp)
     return (g_plus - g_minus) / (2.0 * h)
 
 

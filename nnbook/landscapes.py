@@ -32,6 +32,7 @@ from .backend import check_array, check_rng, namespace, to_numpy
 from .hessian import (
     _check_model,
     _check_problem,
+    _write,
     flat_parameters,
     num_parameters,
     set_flat_parameters,
@@ -427,8 +428,8 @@ def _as_theta(model, theta, name):
     return model.backend.asarray(theta)
 
 
-def _evaluate(model, loss_fn, X, y, theta, metric):
-    set_flat_parameters(model, theta)
+def _evaluate(model, params, loss_fn, X, y, theta, metric):
+    _write(params, theta, model.backend.xp)
     out = predict(model, X)
     loss = float(loss_fn.forward(out, y, validate=False))
     return loss, (None if metric is None else float(metric(out, y)))
@@ -458,9 +459,10 @@ def interpolate(model, loss_fn, X, y, theta_a, theta_b, alphas, *, metric=None):
     alphas = np.asarray(alphas, dtype=float)
     if alphas.ndim != 1:
         raise ValueError(f"alphas must be a 1-D sequence, got shape {alphas.shape}")
-    saved = flat_parameters(model)
+    saved, params = flat_parameters(model), model.parameters()
     try:
-        vals = [_evaluate(model, loss_fn, X, y, (1.0 - t) * a + t * b, metric) for t in alphas]
+        vals = [_evaluate(model, params, loss_fn, X, y, (1.0 - t) * a + t * b, metric)
+                for t in alphas]
     finally:
         set_flat_parameters(model, saved)
     losses = np.array([v[0] for v in vals])
@@ -533,10 +535,10 @@ def slice_2d(model, loss_fn, X, y, theta, d1, d2, alphas, betas, *, metric=None)
     for name, g in (("alphas", alphas), ("betas", betas)):
         if g.ndim != 1:
             raise ValueError(f"{name} must be a 1-D sequence, got shape {g.shape}")
-    saved = flat_parameters(model)
+    saved, params = flat_parameters(model), model.parameters()
     try:
-        vals = [[_evaluate(model, loss_fn, X, y, t + a * u + b * v, metric) for a in alphas]
-                for b in betas]
+        vals = [[_evaluate(model, params, loss_fn, X, y, t + a * u + b * v, metric)
+                 for a in alphas] for b in betas]
     finally:
         set_flat_parameters(model, saved)
     losses = np.array([[c[0] for c in row] for row in vals])
