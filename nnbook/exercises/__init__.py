@@ -8,7 +8,9 @@ never shows the solution. The checks of each chapter live in their own module;
 """
 
 from .feedback import Case, CheckResult, compare, run_check
+from .initialization import check_forward_stds, check_he_normal, check_orthogonal
 from .perceptron import check_logistic_gradient, check_perceptron_epoch, check_perceptron_update
 
 __all__ = ["Case", "CheckResult", "compare", "run_check"]
 __all__ += ["check_logistic_gradient", "check_perceptron_epoch", "check_perceptron_update"]
+__all__ += ["check_forward_stds", "check_he_normal", "check_orthogonal"]

@@ -1,0 +1,239 @@
+"""Figures of the chapter on initialisation: signals across depth, Jacobian spectra, weights.
+
+Every function draws on the axes it is given (or new ones) and returns them;
+:func:`gain_animation` returns a matplotlib animation and :func:`signal_explorer`
+an ipywidgets demo whose default view is the static figure of the book.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+import numpy as np
+
+from . import init as _init
+from .signal import deep_mlp, signal_stats
+
+__all__ = [
+    "SCHEMES",
+    "gain_animation",
+    "signal_explorer",
+    "signal_grid",
+    "signal_panel",
+    "singular_value_histograms",
+    "weight_histograms",
+]
+
+# The five variances of the chapter: name -> (initialiser for tanh, for ReLU), style.
+SCHEMES = {
+    "too small: U(±1/√fan_in)": (_init.uniform_fan_in, _init.uniform_fan_in),
+    "too large: N(0, 1)": (_init.normal(1.0), _init.normal(1.0)),
+    "LeCun 1/fan_in": (_init.lecun_normal, _init.lecun_normal),
+    "Xavier 2/(fan_in+fan_out)": (_init.xavier_normal, _init.xavier_normal),
+    "He 2/fan_in": (_init.he_normal, _init.he_normal),
+}
+_STYLE = {
+    "too small: U(±1/√fan_in)": dict(color="tab:blue", ls="-"),
+    "too large: N(0, 1)": dict(color="tab:red", ls="-"),
+    "LeCun 1/fan_in": dict(color="tab:green", ls="-", lw=2.5),
+    "Xavier 2/(fan_in+fan_out)": dict(color="black", ls=(0, (3, 3)), lw=1.2),
+    "He 2/fan_in": dict(color="tab:purple", ls="-"),
+}
+
+
+def _ax(ax, figsize=(5, 3.6)):
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=figsize)
+    return ax
+
+
+def signal_panel(stats_by_name: dict, ax=None, *, which: str = "preact_std", title: str = "",
+                 ylim=(1e-25, 1e25), styles: dict | None = None, legend: bool = False):
+    r"""One panel: a per-layer statistic (``which``, a :class:`~nnbook.signal.SignalStats` field)
+    against the layer index, on a log scale, one line per entry of ``stats_by_name``.
+
+    A band from 0.1 to 10 marks "the signal keeps its size".
+    """
+    ax = _ax(ax)
+    styles = styles or _STYLE
+    for name, stats in stats_by_name.items():
+        values = getattr(stats, which)
+        layers = np.arange(1, len(values) + 1)
+        ax.plot(layers, values, label=name, **styles.get(name, {}))
+    ax.axhspan(0.1, 10, color="0.9", zorder=0)
+    ax.set_yscale("log")
+    ax.set_ylim(*ylim)
+    ax.set_xlabel("layer $l$")
+    ax.set_title(title)
+    if legend:
+        ax.legend(loc="best")
+    return ax
+
+
+def signal_grid(results: dict, *, ylim=(1e-25, 1e25)):
+    r"""A grid: one row per activation, forward :math:`\mathrm{std}(z_l)` left and
+    backward :math:`\mathrm{std}(\delta_l)` right; every panel on the same log axis.
+
+    ``results[activation][scheme] = SignalStats``. Returns the figure.
+    """
+    import matplotlib.pyplot as plt
+
+    acts = list(results)
+    fig, axes = plt.subplots(len(acts), 2, figsize=(10, 3.3 * len(acts)), sharex=True,
+                             sharey=True, squeeze=False)
+    for row, act in zip(axes, acts, strict=True):
+        signal_panel(results[act], row[0], which="preact_std", ylim=ylim,
+                     title=f"{act}: forward, std of $z_l$")
+        signal_panel(results[act], row[1], which="grad_std", ylim=ylim,
+                     title=rf"{act}: backward, std of $\delta_l = \partial L/\partial z_l$")
+        row[0].set_ylabel("standard deviation")
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncols=3)
+    return fig
+
+
+def singular_value_histograms(spectra: dict, *, floor: float = 1e-20,
+                              bins=None):
+    r"""Histograms of :math:`\log_{10}` of Jacobian singular values, one panel per key.
+
+    ``spectra[panel][label]`` is an array of singular values. Values below
+    ``floor`` (float64 cannot resolve them relative to the largest) are counted
+    in the first bin. All panels share the x range and the y scale (fraction of
+    singular values per bin). Returns the figure.
+    """
+    import matplotlib.pyplot as plt
+
+    bins = np.linspace(-20, 2, 45) if bins is None else bins
+    fig, axes = plt.subplots(1, len(spectra), figsize=(3.6 * len(spectra), 3.3),
+                             sharex=True, sharey=True, squeeze=False)
+    colors = ["tab:orange", "tab:blue", "tab:green"]
+    for ax, (panel, by_label) in zip(axes[0], spectra.items(), strict=True):
+        for color, (label, sv) in zip(colors, by_label.items(), strict=False):
+            logs = np.log10(np.maximum(np.ravel(sv), floor))
+            weights = np.full(logs.shape, 1.0 / logs.size)
+            ax.hist(logs, bins=bins, weights=weights, histtype="stepfilled", alpha=0.45,
+                    color=color, label=label)
+        ax.axvline(0.0, color="0.3", lw=0.8, ls=":")
+        ax.set_title(panel)
+        ax.set_xlabel(r"$\log_{10}$ singular value of $J$")
+        ax.legend(loc="upper left")
+    axes[0, 0].set_ylabel("fraction of singular values")
+    return fig
+
+
+def weight_histograms(samples: dict, ax=None, *, bins: int = 60):
+    """Overlaid density histograms of weight samples (``label -> array``)."""
+    ax = _ax(ax)
+    for label, w in samples.items():
+        ax.hist(np.ravel(w), bins=bins, density=True, histtype="step", lw=1.5, label=label)
+    ax.set_xlabel("weight value")
+    ax.set_ylabel("density")
+    ax.legend(loc="upper right")
+    return ax
+
+
+def _gain_stats(gains, activations, width, depth, batch, seed):
+    """``stats[activation][i]`` for Var(w) = gain**2 / fan_in, one network per gain."""
+    X = np.random.default_rng(seed).standard_normal((batch, width))
+    out = {}
+    for act in activations:
+        out[act] = [signal_stats(deep_mlp(width, depth, act, partial(_init.lecun_normal, gain=g),
+                                          rng=np.random.default_rng(seed + 1)),
+                                 X, rng=np.random.default_rng(seed + 2)) for g in gains]
+    return out
+
+
+def gain_animation(gains=None, *, activations=("tanh", "relu"), width: int = 64,
+                   depth: int = 50, batch: int = 64, seed: int = 0, interval: int = 500,
+                   ylim=(1e-15, 1e15)):
+    r"""An animation over the weight scale :math:`\operatorname{Var}(w) = g^2/\text{fan\_in}`.
+
+    One frame per gain :math:`g`: the forward std of :math:`z_l` and the backward
+    std of :math:`\delta_l` across ``depth`` layers, for each activation. Every
+    frame is computed in advance, so ``anim.to_jshtml()`` plays without a kernel.
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.animation import FuncAnimation
+
+    gains = np.round(np.linspace(0.5, 2.5, 21), 2) if gains is None else np.asarray(gains)
+    stats = _gain_stats(gains, activations, width, depth, batch, seed)
+    fig, axes = plt.subplots(1, len(activations), figsize=(9.5, 3.6), sharey=True,
+                             squeeze=False)
+    layers = np.arange(1, depth + 1)
+    lines = []
+    for ax, act in zip(axes[0], activations, strict=True):
+        f, = ax.plot(layers, stats[act][0].preact_std, color="tab:blue",
+                     label=r"forward: std of $z_l$")
+        b, = ax.plot(layers, stats[act][0].grad_std, color="tab:red",
+                     label=r"backward: std of $\delta_l$")
+        lines.append((f, b))
+        ax.axhspan(0.1, 10, color="0.9", zorder=0)
+        ax.set_yscale("log")
+        ax.set_ylim(*ylim)
+        ax.set_xlabel("layer $l$")
+        ax.legend(loc="lower left")
+    axes[0, 0].set_ylabel("standard deviation")
+
+    def frame(i):
+        for ax, act, (f, b) in zip(axes[0], activations, lines, strict=True):
+            f.set_ydata(stats[act][i].preact_std)
+            b.set_ydata(stats[act][i].grad_std)
+            ax.set_title(rf"{act}, Var$(w) = {gains[i]:.2f}^2/$fan_in")
+        return [ln for pair in lines for ln in pair]
+
+    frame(0)
+    anim = FuncAnimation(fig, frame, frames=len(gains), interval=interval, blit=False)
+    plt.close(fig)
+    return anim
+
+
+def signal_explorer(width: int = 64, batch: int = 64, seed: int = 0):
+    """Sliders for depth, activation and initialisation; draws the per-layer statistics.
+
+    Returns the ``interactive`` widget (display it as the last expression of a
+    cell). Each change builds a fresh bias-free network and measures the
+    standard deviation of the pre-activations (forward) and of the error
+    signal (backward) at every layer.
+    """
+    import matplotlib.pyplot as plt
+    from ipywidgets import Dropdown, FloatLogSlider, IntSlider, interactive
+
+    X = np.random.default_rng(seed).standard_normal((batch, width))
+    options = {**{name: fns[0] for name, fns in SCHEMES.items()},
+               "orthogonal": _init.orthogonal,
+               "orthogonal, gain √2": partial(_init.orthogonal, gain=np.sqrt(2.0))}
+
+    def show(depth=50, activation="tanh", scheme="LeCun 1/fan_in", scale=1.0):
+        base = options[scheme]
+
+        def scaled(shape, fan_in, fan_out, rng):
+            return scale * base(shape, fan_in, fan_out, rng)
+
+        model = deep_mlp(width, depth, activation, scaled, rng=np.random.default_rng(seed + 1))
+        stats = signal_stats(model, X, rng=np.random.default_rng(seed + 2))
+        _, ax = plt.subplots(figsize=(6, 3.6))
+        styles = {"forward: std of $z_l$": dict(color="tab:blue"),
+                  r"backward: std of $\delta_l$": dict(color="tab:red")}
+        for label, values in ((r"forward: std of $z_l$", stats.preact_std),
+                              (r"backward: std of $\delta_l$", stats.grad_std)):
+            ax.plot(np.arange(1, depth + 1), values, label=label, **styles[label])
+        ax.axhspan(0.1, 10, color="0.9", zorder=0)
+        ax.set_yscale("log")
+        ax.set_ylim(1e-25, 1e25)
+        ax.set_xlabel("layer $l$")
+        ax.set_ylabel("standard deviation")
+        ax.set_title(f"{activation}, {scheme}, weights x {scale:.2f}")
+        ax.legend(loc="lower left")
+        plt.show()
+
+    return interactive(
+        show,
+        depth=IntSlider(value=50, min=2, max=100, description="depth"),
+        activation=Dropdown(options=["tanh", "relu", "identity", "sigmoid"], value="tanh",
+                            description="activation"),
+        scheme=Dropdown(options=list(options), value="LeCun 1/fan_in", description="init"),
+        scale=FloatLogSlider(value=1.0, base=10, min=-0.5, max=0.5, step=0.05,
+                             description="scale"),
+    )
