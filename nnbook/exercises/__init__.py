@@ -7,6 +7,7 @@ never shows the solution. The checks of each chapter live in their own module;
 :mod:`nnbook.exercises.feedback` holds the machinery they share.
 """
 
+from .convexity import check_classify_critical_point, check_hessian_vector_product, check_power_iteration
 from .feedback import Case, CheckResult, compare, run_check
 from .initialization import check_forward_stds, check_he_normal, check_orthogonal
 from .perceptron import check_logistic_gradient, check_perceptron_epoch, check_perceptron_update
@@ -14,3 +15,4 @@ from .perceptron import check_logistic_gradient, check_perceptron_epoch, check_p
 __all__ = ["Case", "CheckResult", "compare", "run_check"]
 __all__ += ["check_logistic_gradient", "check_perceptron_epoch", "check_perceptron_update"]
 __all__ += ["check_forward_stds", "check_he_normal", "check_orthogonal"]
+__all__ += ["check_classify_critical_point", "check_hessian_vector_product", "check_power_iteration"]
