@@ -8,7 +8,7 @@ CHAPTER ?= $(basename $(notdir $(wildcard chapters/*.md)))
 JUPYTEXT := $(BIN)/jupytext --quiet
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: help book test unit nbval sync execute md lint lab bench clean
+.PHONY: help book test colab-test unit nbval sync execute md lint lab bench clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -25,6 +25,9 @@ book: $(STAMP)  ## build the HTML book into _build/html from the stored notebook
 
 test: lint  ## the whole suite: lint, unit tests, pair sync, nbval over every chapter, book build with -W
 	$(BIN)/python -m pytest -n 2 --dist loadfile --nbval --nbval-cell-timeout=300 --doctest-modules nnbook tests chapters
+
+colab-test: $(STAMP)  ## every chapter from a folder outside the repo, in a venv with only Colab's packages + the nnbook wheel
+	$(BIN)/python tests/colab_check.py
 
 unit: $(STAMP)  ## nnbook's unit tests only (seconds)
 	$(BIN)/python -m pytest -n 2 --doctest-modules nnbook tests -k "not book"
