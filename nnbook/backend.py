@@ -339,9 +339,9 @@ def check_real(value, name: str, low: float | None = None, high: float | None = 
     elif low is None and high is None:
         want = "be a real number"
     else:
-        left = "-inf" if low is None else f"{low:g}"
-        right = "inf" if high is None else f"{high:g}"
-        want = f"lie in {'(' if low_open else '['}{left}, {right}{')' if high_open else ']'}"
+        left = "(-inf" if low is None else f"{'(' if low_open else '['}{low:g}"
+        right = "inf)" if high is None else f"{high:g}{')' if high_open else ']'}"
+        want = f"lie in {left}, {right}"
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must {want}, got {value!r} of type {type(value).__name__}")
     v = float(value)

@@ -220,6 +220,13 @@ class _Loss:
 
         ``validate=False`` skips the input checks: for a training loop that has
         checked the whole data set once already.
+
+        Raises
+        ------
+        TypeError, ValueError
+            With ``validate``: if ``target`` is not an array of the library and
+            device of ``output`` (and, for float targets, of its dtype), or has
+            the wrong shape, dtype or values for this loss.
         """
         if validate:
             type(self)._check(output, target)
