@@ -86,6 +86,14 @@ def _fmt(x) -> str:
     return repr(x)
 
 
+def _fmt_pair(expected, received) -> tuple[str, str]:
+    """Both numbers with enough digits to tell them apart (6 significant, up to 12)."""
+    e, r = _fmt(expected), _fmt(received)
+    if e == r and isinstance(expected, float | np.floating):
+        e, r = f"{float(expected):.12g}", f"{float(received):.12g}"
+    return e, r
+
+
 def _as_array(x):
     """NumPy view of an array-like result, or None for non-arrays (scalars stay scalars)."""
     if isinstance(x, np.ndarray):
@@ -161,8 +169,9 @@ def compare(got, expected, *, rtol: float = 1e-6, atol: float = 1e-9, name: str 
     bad = ~np.isclose(g, e, rtol=rtol, atol=atol, equal_nan=True)
     if np.any(bad):
         idx = tuple(int(i) for i in np.argwhere(bad)[0])
+        e_txt, g_txt = _fmt_pair(e[idx], g[idx])
         msg = (f"{name} has wrong values.\n  First wrong entry at index {idx}: "
-               f"expected {_fmt(e[idx])}, received {_fmt(g[idx])}.")
+               f"expected {e_txt}, received {g_txt}.")
         if bad.sum() > 1:
             msg += f" ({int(bad.sum())} of {bad.size} entries differ.)"
         hint = _diagnose(g, e, rtol, atol)
