@@ -119,19 +119,17 @@ def leaky_relu_forward(z, negative_slope: float = 0.01):
     Returns
     -------
     out : array of ``z``'s shape
-    cache : ``(mask, a)`` with ``mask`` :math:`= [z > 0]`
+    cache : the local slope :math:`g'(z)`, 1 or :math:`a` per entry
     """
     a = _real("negative_slope", negative_slope)
     xp = check_array(z, "z")
-    mask = z > 0
-    return xp.where(mask, z, a * z), (mask, a)
+    slope = a + (1.0 - a) * xp.astype(z > 0, z.dtype)      # 1 where z > 0, else a
+    return z * slope, slope
 
 
 def leaky_relu_backward(dout, cache):
     r""":math:`g'(z) = 1` for :math:`z > 0`, :math:`a` for :math:`z < 0` (and at 0, as PyTorch)."""
-    mask, a = cache
-    xp = namespace(dout)
-    return xp.where(mask, dout, a * dout)
+    return dout * cache
 
 
 def _check_slope(a, z):
@@ -156,11 +154,12 @@ def prelu_forward(z, a):
     Returns
     -------
     out : (N, D) array
-    cache : ``(z, a)``
+    cache : ``(z, pos, a)``, ``pos`` the float mask :math:`[z > 0]`
     """
     xp = check_array(z, "z")
     _check_slope(a, z)
-    return xp.where(z > 0, z, a * z), (z, a)
+    pos = xp.astype(z > 0, z.dtype)
+    return z * (pos + a * (1.0 - pos)), (z, pos, a)
 
 
 def prelu_backward(dout, cache):
@@ -177,11 +176,10 @@ def prelu_backward(dout, cache):
     -------
     dz : array of ``z``'s shape, da : array of ``a``'s shape
     """
-    z, a = cache
+    z, pos, a = cache
     xp = namespace(dout)
-    pos = z > 0
-    dz = xp.where(pos, dout, a * dout)
-    contrib = xp.where(pos, xp.zeros_like(z), dout * z)        # delta * min(z, 0)
+    dz = dout * (pos + a * (1.0 - pos))
+    contrib = dout * z * (1.0 - pos)                           # delta * min(z, 0)
     da = xp.sum(contrib, axis=0) if z.ndim > 1 else contrib
     if a.shape[0] == 1:
         da = xp.reshape(xp.sum(da), (1,))
@@ -203,21 +201,21 @@ def elu_forward(z, alpha: float = 1.0):
     Returns
     -------
     out : array of ``z``'s shape
-    cache : ``(mask, out, alpha)``
+    cache : the local slope :math:`g'(z)`
     """
     alpha = _real("alpha", alpha, positive=True)
     xp = check_array(z, "z")
-    mask = z > 0
-    neg = alpha * xp.expm1(xp.minimum(z, xp.zeros_like(z)))
-    out = xp.where(mask, z, neg)
-    return out, (mask, out, alpha)
+    zero = xp.zeros_like(z)
+    neg = xp.minimum(z, zero)                                  # 0 where z > 0
+    pos = xp.astype(z > 0, z.dtype)
+    # max(z, 0) + alpha (e^min(z,0) - 1): one term is 0 on each side of 0
+    out = xp.maximum(z, zero) + alpha * xp.expm1(neg)
+    return out, pos + (1.0 - pos) * (alpha * xp.exp(neg))
 
 
 def elu_backward(dout, cache):
     r""":math:`g'(z) = 1` for :math:`z > 0`, :math:`\alpha e^z = g(z) + \alpha` for :math:`z \le 0`."""
-    mask, out, alpha = cache
-    xp = namespace(dout)
-    return xp.where(mask, dout, dout * (out + alpha))
+    return dout * cache
 
 
 def gelu_forward(z, approximate: str = "none"):
@@ -319,10 +317,17 @@ def maxout_forward(z, k: int):
     if Dk % k:
         raise ValueError(f"z must have a multiple of k={k} columns, got {Dk}")
     pieces = xp.reshape(z, (N, Dk // k, k))
-    idx = xp.argmax(pieces, axis=2, keepdims=True)      # first maximum on ties
+    # k is small: k - 1 element-wise comparisons are much faster than a reduction
+    # over a short inner axis, and keep the first maximum on ties.
+    best = pieces[:, :, 0]
+    idx = xp.zeros(best.shape, dtype=xp.int64, device=_device(z))
+    for i in range(1, k):
+        better = xp.astype(pieces[:, :, i] > best, xp.int64)
+        best = xp.maximum(best, pieces[:, :, i])
+        idx = idx + better * (i - idx)
     ar = xp.reshape(xp.arange(k, device=_device(z)), (1, 1, k))
-    winner = xp.astype(idx == ar, z.dtype)
-    return xp.max(pieces, axis=2), (winner, (N, Dk))
+    winner = xp.astype(idx[:, :, None] == ar, z.dtype)
+    return best, (winner, (N, Dk))
 
 
 def maxout_backward(dout, cache):
