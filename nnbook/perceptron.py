@@ -164,12 +164,12 @@ def perceptron_epoch(X, y, w, lr, order):
     Xo, yo = X[order], y[order]
     updated, history, pos = [], [], 0
     while pos < X.shape[0]:
-        wrong = yo[pos:] * (Xo[pos:] @ w) <= 0        # mistakes among the rest, at once
+        wrong = yo[pos:] * (Xo[pos:] @ w) <= 0    # mistakes among the rest, at once
         hits = xp.nonzero(wrong)[0]
         if hits.shape[0] == 0:
             break
-        j = pos + int(hits[0])                         # the next mistake in visiting order
-        w = w + lr * yo[j] * Xo[j]                     # w <- w + eta y phi(x)
+        j = pos + int(hits[0])                    # the next mistake in visiting order
+        w = w + lr * yo[j] * Xo[j]                # w <- w + eta y phi(x)
         updated.append(int(order[j]))
         history.append(w)
         pos = j + 1

@@ -173,13 +173,17 @@ def embedding(H, y, ax=None, *, title="Representation, first two principal compo
     return ax
 
 
-def perceptron_step(X, y, result, k: int, ax=None, *, title=None):
+def perceptron_step(X, y, result, k: int, ax=None, *, title=None, legend: str | None = "best"):
     """The perceptron after its first ``k`` updates, on 2-D data with labels -1/+1.
 
     Draws the data, the decision line of the weights after ``k`` updates (bias
     first: ``w = (w_0, w_1, w_2)``), the line before the update (dashed) and the
-    sample that caused it (circled).
+    sample that caused it (circled). ``legend``: ``"best"`` inside the axes,
+    ``"outside"`` to the right of them with every entry at every ``k`` (so the
+    frames of an animation keep one layout), or None.
     """
+    if legend not in ("best", "outside", None):
+        raise ValueError(f"legend must be 'best', 'outside' or None, got {legend!r}")
     ax = _ax(ax)
     X, y = to_numpy(X), to_numpy(y)
     W = result.weights
@@ -200,7 +204,22 @@ def perceptron_step(X, y, result, k: int, ax=None, *, title=None):
                    label="misclassified sample", zorder=4)
     ax.set(title=title or f"after {k} update{'s' if k != 1 else ''}",
            xlabel="$x_1$", ylabel="$x_2$")
-    ax.legend(loc="best", fontsize=7)
+    if legend == "best":
+        ax.legend(loc="best", fontsize=7)
+    elif legend == "outside":
+        from matplotlib.lines import Line2D
+
+        handles = [Line2D([], [], linestyle="", marker="o", markersize=4,
+                          color=CLASS_COLORS[i], label=f"class {c:g}")
+                   for i, c in enumerate(np.unique(y))]
+        handles += [Line2D([], [], color="grey", linestyle="--", linewidth=1,
+                           label="before the update"),
+                    Line2D([], [], color="black", linewidth=2, label="decision line"),
+                    Line2D([], [], linestyle="", marker="o", markersize=10,
+                           markerfacecolor="none", markeredgecolor="black",
+                           label="misclassified sample")]
+        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.02, 1.0),
+                  fontsize=7)
     return ax
 
 
@@ -213,11 +232,11 @@ def perceptron_animation(X, y, result, *, interval: int = 700):
     import matplotlib.pyplot as plt
     from matplotlib.animation import FuncAnimation
 
-    fig, ax = plt.subplots(figsize=(4.2, 3.8), layout="constrained")
+    fig, ax = plt.subplots(figsize=(5.6, 3.8), layout="constrained")
 
     def frame(k):
         ax.clear()
-        perceptron_step(X, y, result, k, ax)
+        perceptron_step(X, y, result, k, ax, legend="outside")
 
     anim = FuncAnimation(fig, frame, frames=result.weights.shape[0], interval=interval)
     plt.close(fig)

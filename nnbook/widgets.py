@@ -38,8 +38,8 @@ def perceptron_explorer(n: int = 40, seed: int = 0):
         res = perceptron_fit(Xb, y, rng=rng)
         bound = novikoff_bound(Xb, y, np.r_[-w_star @ shift, w_star])
         k = round(progress / 100 * res.n_updates)
-        _, ax = plt.subplots(figsize=(4.5, 4))
-        plots.perceptron_step(X, y, res, k, ax,
+        _, ax = plt.subplots(figsize=(6, 4))
+        plots.perceptron_step(X, y, res, k, ax, legend="outside",
                               title=f"margin {margin:.2f}: update {k} of {res.n_updates} "
                                     f"(bound {bound:.0f})")
         plt.show()
