@@ -17,6 +17,7 @@ from .signal import deep_mlp, signal_stats
 __all__ = [
     "SCHEMES",
     "gain_animation",
+    "gain_sweep",
     "signal_explorer",
     "signal_grid",
     "signal_panel",
@@ -50,11 +51,12 @@ def _ax(ax, figsize=(5, 3.6)):
 
 
 def signal_panel(stats_by_name: dict, ax=None, *, which: str = "preact_std", title: str = "",
-                 ylim=(1e-25, 1e25), styles: dict | None = None, legend: bool = False):
+                 ylim=(1e-25, 1e25), styles: dict | None = None, legend: bool = False,
+                 band: bool = True):
     r"""One panel: a per-layer statistic (``which``, a :class:`~nnbook.signal.SignalStats` field)
     against the layer index, on a log scale, one line per entry of ``stats_by_name``.
 
-    A band from 0.1 to 10 marks "the signal keeps its size".
+    With ``band``, a grey band from 0.1 to 10 marks "the signal keeps its size".
     """
     ax = _ax(ax)
     styles = styles or _STYLE
@@ -62,7 +64,8 @@ def signal_panel(stats_by_name: dict, ax=None, *, which: str = "preact_std", tit
         values = getattr(stats, which)
         layers = np.arange(1, len(values) + 1)
         ax.plot(layers, values, label=name, **styles.get(name, {}))
-    ax.axhspan(0.1, 10, color="0.9", zorder=0)
+    if band:
+        ax.axhspan(0.1, 10, color="0.9", zorder=0)
     ax.set_yscale("log")
     ax.set_ylim(*ylim)
     ax.set_xlabel("layer $l$")
@@ -134,8 +137,14 @@ def weight_histograms(samples: dict, ax=None, *, bins: int = 60):
     return ax
 
 
-def _gain_stats(gains, activations, width, depth, batch, seed):
-    """``stats[activation][i]`` for Var(w) = gain**2 / fan_in, one network per gain."""
+def gain_sweep(gains, activations=("tanh", "relu"), *, width: int = 64, depth: int = 50,
+               batch: int = 64, seed: int = 0) -> dict:
+    r"""Signal statistics for :math:`\operatorname{Var}(w) = g^2/\text{fan\_in}`, one network per gain.
+
+    Returns ``stats[activation][i]``, the :class:`~nnbook.signal.SignalStats` of a
+    bias-free ``depth``-layer network with gain ``gains[i]``, on a standard normal
+    batch drawn from ``seed``.
+    """
     X = np.random.default_rng(seed).standard_normal((batch, width))
     out = {}
     for act in activations:
@@ -145,20 +154,25 @@ def _gain_stats(gains, activations, width, depth, batch, seed):
     return out
 
 
-def gain_animation(gains=None, *, activations=("tanh", "relu"), width: int = 64,
+def gain_animation(gains=None, *, stats=None, activations=("tanh", "relu"), width: int = 64,
                    depth: int = 50, batch: int = 64, seed: int = 0, interval: int = 500,
                    ylim=(1e-15, 1e15)):
     r"""An animation over the weight scale :math:`\operatorname{Var}(w) = g^2/\text{fan\_in}`.
 
     One frame per gain :math:`g`: the forward std of :math:`z_l` and the backward
     std of :math:`\delta_l` across ``depth`` layers, for each activation. Every
-    frame is computed in advance, so ``anim.to_jshtml()`` plays without a kernel.
+    frame is computed in advance (or passed as ``stats``, the result of
+    :func:`gain_sweep` for the same ``gains``), so ``anim.to_jshtml()`` plays
+    without a kernel.
     """
     import matplotlib.pyplot as plt
     from matplotlib.animation import FuncAnimation
 
     gains = np.round(np.linspace(0.5, 2.5, 21), 2) if gains is None else np.asarray(gains)
-    stats = _gain_stats(gains, activations, width, depth, batch, seed)
+    if stats is None:
+        stats = gain_sweep(gains, activations, width=width, depth=depth, batch=batch,
+                           seed=seed)
+    depth = stats[activations[0]][0].depth
     fig, axes = plt.subplots(1, len(activations), figsize=(9.5, 3.6), sharey=True,
                              squeeze=False)
     layers = np.arange(1, depth + 1)
