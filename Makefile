@@ -54,5 +54,9 @@ lab: $(STAMP)  ## open the chapters in JupyterLab
 bench: $(STAMP)  ## speed of nnbook against NumPy by hand, torch.nn and scikit-learn
 	$(BIN)/python benchmarks/bench_mlp.py
 
+.PHONY: mutation
+mutation: $(STAMP)  ## mutation testing of nnbook by its unit tests, into quality/MUTATION.md (one module: make mutation MODULE=losses)
+	$(BIN)/python quality/mutation.py $(MODULE)
+
 clean:  ## remove the built book (keeps .venv)
 	rm -rf _build
