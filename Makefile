@@ -8,7 +8,7 @@ CHAPTER ?= $(basename $(notdir $(wildcard chapters/*.md)))
 JUPYTEXT := $(BIN)/jupytext --quiet
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: help book test colab-test unit nbval sync execute md lint lab bench clean
+.PHONY: help book test colab-test unit nbval sync execute md lint lab bench student grade clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -37,6 +37,7 @@ nbval: $(STAMP)  ## re-execute every chapter and compare with its stored outputs
 
 sync: $(STAMP)  ## update each notebook's cells from its Markdown (keeps outputs of unchanged cells)
 	for c in $(CHAPTER); do $(JUPYTEXT) --update --to ipynb --output chapters/$$c.ipynb chapters/$$c.md || exit 1; done
+	$(BIN)/python -m nnbook.teaching
 
 execute: sync  ## sync, then re-execute in place (one chapter: make execute CHAPTER=01_perceptron)
 	cd chapters && for c in $(CHAPTER); do \
@@ -64,6 +65,14 @@ bench: $(STAMP)  ## speed of nnbook against NumPy by hand, torch.nn and scikit-l
 .PHONY: mutation
 mutation: $(STAMP)  ## mutation testing of nnbook by its unit tests, into quality/MUTATION.md (one module: make mutation MODULE=losses)
 	$(BIN)/python quality/mutation.py $(MODULE)
+
+student: $(STAMP)  ## the student edition (chapters without solutions, and its HTML book) in _build/student
+	$(BIN)/python -m nnbook.student --out _build/student
+
+GRADES ?= results.csv
+grade: $(STAMP)  ## grade submitted notebooks: make grade SUBMISSIONS=folder [GRADES=results.csv]
+	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=folder [GRADES=results.csv]"; exit 2; }
+	$(BIN)/python -m nnbook.grade "$(SUBMISSIONS)" --out "$(GRADES)"
 
 clean:  ## remove the built book (keeps .venv)
 	rm -rf _build
