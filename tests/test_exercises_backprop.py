@@ -6,6 +6,7 @@ from nnbook.exercises import (
     check_linear_backward,
     check_mlp_backward,
     check_numerical_gradient,
+    check_rnn_backward,
     check_softplus,
 )
 
@@ -396,3 +397,88 @@ def test_the_checks_work_on_torch_tensors_too():
         return dout @ W, dout.T @ x, dout.sum(dim=0)
 
     assert check_linear_backward(linear_torch)
+
+
+# ---- ex-backprop-bptt
+def rnn_reference(G, hs, X, W, U):
+    dW, dU, dh = np.zeros_like(W), np.zeros_like(U), np.zeros_like(hs[0])
+    for t in range(len(X), 0, -1):
+        delta = (dh + G[t - 1]) * (1 - hs[t] ** 2)
+        dW += delta.T @ hs[t - 1]
+        dU += delta.T @ X[t - 1]
+        dh = delta @ W
+    return dW, dU, dh
+
+
+def rnn_no_carry(G, hs, X, W, U):              # drops the gradient from step t + 1
+    dW, dU = np.zeros_like(W), np.zeros_like(U)
+    for t in range(len(X), 0, -1):
+        delta = G[t - 1] * (1 - hs[t] ** 2)
+        dW += delta.T @ hs[t - 1]
+        dU += delta.T @ X[t - 1]
+    return dW, dU, delta @ W
+
+
+def rnn_last_step_only(G, hs, X, W, U):        # overwrites instead of adding over time
+    dh = np.zeros_like(hs[0])
+    for t in range(len(X), 0, -1):
+        delta = (dh + G[t - 1]) * (1 - hs[t] ** 2)
+        dW = delta.T @ hs[t - 1]
+        dU = delta.T @ X[t - 1]
+        dh = delta @ W
+    return dW, dU, dh
+
+
+def rnn_wrong_state(G, hs, X, W, U):           # h_t where h_{t-1} is needed
+    dW, dU, dh = np.zeros_like(W), np.zeros_like(U), np.zeros_like(hs[0])
+    for t in range(len(X), 0, -1):
+        delta = (dh + G[t - 1]) * (1 - hs[t] ** 2)
+        dW += delta.T @ hs[t]
+        dU += delta.T @ X[t - 1]
+        dh = delta @ W
+    return dW, dU, dh
+
+
+RNN_WRONG = {
+    rnn_no_carry: (
+        '✗ ex-backprop-bptt, case 2 of 3 (T = 3 steps, 2 sequences, 3 inputs, 4 units): dW has '
+        'wrong values.\n'
+        '  First wrong entry at index (0, 0): expected -0.334431, received -0.412191. (16 of 16 '
+        'entries differ.)\n'
+        '  Hint: the gradient reaching h_t is G[t - 1] plus what flows back from step t + 1; the '
+        'shared W and U add up their gradients over the steps.'
+    ),
+    rnn_last_step_only: (
+        '✗ ex-backprop-bptt, case 2 of 3 (T = 3 steps, 2 sequences, 3 inputs, 4 units): dW has '
+        'wrong values.\n'
+        '  First wrong entry at index (0, 0): expected -0.334431, received -0.0673573. (16 of 16 '
+        'entries differ.)\n'
+        '  Hint: the gradient reaching h_t is G[t - 1] plus what flows back from step t + 1; the '
+        'shared W and U add up their gradients over the steps.'
+    ),
+    rnn_wrong_state: (
+        '✗ ex-backprop-bptt, case 1 of 3 (one time step (T = 1), 2 sequences, 3 inputs, 4 '
+        'units): dW has wrong values.\n'
+        '  First wrong entry at index (0, 0): expected -0.255167, received 0.377373. (16 of 16 '
+        'entries differ.)\n'
+        '  Hint: with T = 1 this is one tanh layer: delta = G[0] * (1 - h_1^2), dW = delta^T '
+        'h_0, dU = delta^T x_1, dh0 = delta W.'
+    ),
+}
+
+
+def test_rnn_passes_on_the_reference(capsys):
+    assert check_rnn_backward(rnn_reference)
+    assert capsys.readouterr().out == "✓ ex-backprop-bptt: all 3 cases pass.\n"
+
+
+def test_rnn_reports_the_placeholder():
+    result = check_rnn_backward(_placeholder)
+    assert not result and result.message == _not_answered("ex-backprop-bptt")
+
+
+@pytest.mark.parametrize("wrong", list(RNN_WRONG), ids=lambda f: f.__name__)
+def test_rnn_explains_plausible_mistakes(wrong):
+    result = check_rnn_backward(wrong)
+    assert not result
+    assert result.message == RNN_WRONG[wrong]

@@ -8,7 +8,13 @@ never shows the solution. The checks of each chapter live in their own module;
 """
 
 from .activations import check_leaky_relu_backward, check_prelu_slope_grad, check_softmax_backward
-from .backprop import check_linear_backward, check_mlp_backward, check_numerical_gradient, check_softplus
+from .backprop import (
+    check_linear_backward,
+    check_mlp_backward,
+    check_numerical_gradient,
+    check_rnn_backward,
+    check_softplus,
+)
 from .convexity import check_classify_critical_point, check_hessian_vector_product, check_power_iteration
 from .feedback import Case, CheckResult, compare, run_check
 from .initialization import check_forward_stds, check_he_normal, check_orthogonal
@@ -18,5 +24,6 @@ __all__ = ["Case", "CheckResult", "compare", "run_check"]
 __all__ += ["check_logistic_gradient", "check_perceptron_epoch", "check_perceptron_update"]
 __all__ += ["check_forward_stds", "check_he_normal", "check_orthogonal"]
 __all__ += ["check_classify_critical_point", "check_hessian_vector_product", "check_power_iteration"]
-__all__ += ["check_linear_backward", "check_mlp_backward", "check_numerical_gradient", "check_softplus"]
+__all__ += ["check_linear_backward", "check_mlp_backward", "check_numerical_gradient", "check_rnn_backward",
+            "check_softplus"]
 __all__ += ["check_leaky_relu_backward", "check_prelu_slope_grad", "check_softmax_backward"]

@@ -24,7 +24,7 @@ from ..losses import CrossEntropyLoss
 from .feedback import Case, CheckResult, _Mismatch, compare, run_check
 
 __all__ = ["check_linear_backward", "check_mlp_backward", "check_numerical_gradient",
-           "check_softplus"]
+           "check_rnn_backward", "check_softplus"]
 
 
 def _rng(seed):
@@ -307,4 +307,58 @@ def check_softplus(softplus_forward, softplus_backward) -> CheckResult:
         hints={"dz": "Hint: the derivative of log(1 + e^z) is the sigmoid of z; "
                      "multiply it by dout."})
     return run_check("ex-backprop-softplus", student, _ref_softplus, _softplus_cases(),
+                     compare_fn=compare_fn)
+
+
+# --------------------------------------------------------------------------
+# ex-backprop-bptt: backpropagation through time
+# --------------------------------------------------------------------------
+
+def _rnn_states(X, h0, W, U):
+    hs = [h0]
+    for x_t in X:
+        hs.append(np.tanh(hs[-1] @ W.T + x_t @ U.T))
+    return np.stack(hs)
+
+
+def _ref_rnn_backward(G, hs, X, W, U):
+    dW, dU, dh = np.zeros_like(W), np.zeros_like(U), np.zeros_like(hs[0])
+    for t in range(len(X), 0, -1):
+        delta = (dh + G[t - 1]) * (1.0 - hs[t] ** 2)
+        dW += delta.T @ hs[t - 1]
+        dU += delta.T @ X[t - 1]
+        dh = delta @ W
+    return dW, dU, dh
+
+
+def _rnn_case(seed, T, N, D, H, desc, hint=""):
+    r = _rng(seed)
+    X, h0 = r.standard_normal((T, N, D)), r.standard_normal((N, H))
+    W, U = 0.5 * r.standard_normal((H, H)), r.standard_normal((H, D))
+    G = r.standard_normal((T, N, H))
+    return Case(desc, (G, _rnn_states(X, h0, W, U), X, W, U), hint=hint)
+
+
+def _rnn_cases():
+    return [
+        _rnn_case(20, 1, 2, 3, 4, "one time step (T = 1), 2 sequences, 3 inputs, 4 units",
+                  hint="with T = 1 this is one tanh layer: delta = G[0] * (1 - h_1^2), "
+                       "dW = delta^T h_0, dU = delta^T x_1, dh0 = delta W."),
+        _rnn_case(21, 3, 2, 3, 4, "T = 3 steps, 2 sequences, 3 inputs, 4 units",
+                  hint="the gradient reaching h_t is G[t - 1] plus what flows back from "
+                       "step t + 1; the shared W and U add up their gradients over the steps."),
+        _rnn_case(22, 6, 1, 2, 3, "T = 6 steps, one sequence, 2 inputs, 3 units"),
+    ]
+
+
+def check_rnn_backward(rnn_backward) -> CheckResult:
+    r"""Check ``rnn_backward(G, hs, X, W, U) -> (dW, dU, dh0)`` for
+    :math:`h_t = \tanh(W h_{t-1} + U x_t)`.
+
+    ``X`` (T, N, D), ``hs`` (T + 1, N, H) the states :math:`h_0, \dots, h_T`,
+    ``G`` (T, N, H) with ``G[t - 1]`` :math:`= \partial L/\partial h_t` read directly
+    by the loss (not through later steps).
+    """
+    compare_fn = _gradients_compare(["dW", "dU", "dh0"])
+    return run_check("ex-backprop-bptt", rnn_backward, _ref_rnn_backward, _rnn_cases(),
                      compare_fn=compare_fn)
