@@ -11,7 +11,8 @@ nnbook and run the tests, and it picks the tests of a mutant by in-process cover
 So module-level caches are warm, and a test that runs nnbook in a subprocess is
 never picked. Every mutant that mutmut does not report as killed is therefore run
 again here in a clean session: a copy of the package with that one change applied,
-and the whole unit suite in a fresh interpreter. Only what survives that counts.
+in a fresh interpreter, with the tests mutmut picked, the module's own test file and
+every test file that starts a subprocess. Only what survives that counts.
 
 A survivor is either killed by a new test or, when no input can tell it from the
 original (an equivalent mutant), listed in ``quality/equivalent.txt`` with one line
@@ -194,36 +195,55 @@ def change_of(mutant: str, path: Path) -> tuple[list[str], list[str]]:
 # Clean re-runs
 # --------------------------------------------------------------------------
 
-def test_args(cfg: dict) -> list[str]:
-    return ["-x", "-q", "-p", "no:cacheprovider", *cfg.get("pytest_add_cli_args", []),
-            *cfg["pytest_add_cli_args_test_selection"]]
+def unit_test_files(cfg: dict) -> list[Path]:
+    """The test files of the mutation suite: those under the selected folders, less the ignored."""
+    selection = cfg["pytest_add_cli_args_test_selection"]
+    ignored = {a.split("=", 1)[1] for a in selection if a.startswith("--ignore=")}
+    folders = [a for a in selection if not a.startswith("-")]
+    return sorted(p.relative_to(ROOT) for folder in folders for p in (ROOT / folder).rglob("test_*.py")
+                  if str(p.relative_to(ROOT)) not in ignored)
 
 
 class CleanSession:
-    """A copy of the package and the tests, where one mutant at a time is applied and the
-    unit suite runs in a fresh interpreter."""
+    """A copy of the package and the tests, where one mutant at a time is applied and its tests
+    run in a fresh interpreter.
 
-    def __init__(self, cfg: dict):
+    The tests of a mutant: those mutmut found to reach the mutated function, the module's own
+    test file, and every test file that starts a subprocess (mutmut cannot see what a subprocess
+    runs). In a fresh interpreter no cache is warm.
+    """
+
+    def __init__(self, cfg: dict, first: list[Path]):
         self.dir = Path(tempfile.mkdtemp(prefix="nnbook-mutation-"))
         ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
         shutil.copytree(ROOT / PACKAGE, self.dir / PACKAGE, ignore=ignore)
         shutil.copytree(ROOT / "tests", self.dir / "tests", ignore=ignore)
         shutil.copy2(ROOT / "pyproject.toml", self.dir / "pyproject.toml")
-        self.args = test_args(cfg)
+        self.options = ["-x", "-q", "-p", "no:cacheprovider", *cfg.get("pytest_add_cli_args", [])]
+        stats = json.loads((ROOT / "mutants" / "mutmut-stats.json").read_text())
+        self.tests_by_function = stats["tests_by_mangled_function_name"]
+        self.duration = stats["duration_by_test"]
+        self.subprocess_files = [str(p) for p in unit_test_files(cfg)
+                                 if "subprocess" in (ROOT / p).read_text()]
         t = time.monotonic()
-        rc, out = self._pytest(timeout=1800)
+        rc, out = self._pytest([*map(str, first), *self.subprocess_files], timeout=1800)
         self.baseline = time.monotonic() - t
         if rc != 0:
             sys.exit(f"the unit tests fail without any mutant (exit {rc}):\n{out[-3000:]}")
-        self.timeout = max(60.0, 5 * self.baseline)
 
-    def _pytest(self, timeout, first=()):
-        # The module's own tests first (pytest runs a file named twice once): with -x, a killed
-        # mutant usually stops within a second.
-        first = [str(p) for p in first if (self.dir / p).exists()]
+    def tests_for(self, mutant: str, path: Path) -> list[str]:
+        from mutmut.utils.format_utils import mangled_name_from_mutant_name
+
+        own = Path("tests") / f"test_{path.stem}.py"
+        tests = [str(own)] if (self.dir / own).exists() else []
+        tests += sorted(self.tests_by_function.get(mangled_name_from_mutant_name(mutant), []))
+        return tests + self.subprocess_files
+
+    def _pytest(self, tests: list[str], timeout: float):
+        # pytest runs a test named twice once; with -x a killed mutant stops at its first failure.
         try:
-            p = subprocess.run([sys.executable, "-m", "pytest", *first, *self.args], cwd=self.dir, env=env(),
-                               capture_output=True, text=True, timeout=timeout)
+            p = subprocess.run([sys.executable, "-m", "pytest", *self.options, *tests], cwd=self.dir,
+                               env=env(), capture_output=True, text=True, timeout=timeout)
         except subprocess.TimeoutExpired:
             return None, ""
         return p.returncode, p.stdout + p.stderr
@@ -241,9 +261,11 @@ class CleanSession:
         current = _find(module, name, cls)
         if current is None or _code(current) != _code(orig):
             return "stale"
+        tests = self.tests_for(mutant, path)
+        timeout = 60 + 10 * (self.baseline + sum(self.duration.get(t, 0.0) for t in tests))
         target.write_text(module.deep_replace(current, mutated).code)
         try:
-            rc, _ = self._pytest(timeout=self.timeout, first=[Path("tests") / f"test_{path.stem}.py"])
+            rc, _ = self._pytest(tests, timeout=timeout)
         finally:
             target.write_text(source)
         if rc is None:
@@ -423,10 +445,9 @@ def main(argv=None):
         globs = [] if not args.modules else sorted({glob_for(m) for m in with_functions})
         if with_functions:
             run_mutmut(globs, args.max_children)
-        session = None if args.no_rerun else CleanSession(cfg)
-        if session is not None:
-            print(f"clean unit suite: {session.baseline:.1f} s; "
-                  f"a mutant times out after {session.timeout:.0f} s")
+        own_tests = [t for t in (Path("tests") / f"test_{p.stem}.py" for p in chosen.values())
+                     if (ROOT / t).exists()]
+        session = None if args.no_rerun else CleanSession(cfg, own_tests)
         try:
             for module, path in chosen.items():
                 print(f"{module}: re-running what mutmut did not kill", flush=True)
