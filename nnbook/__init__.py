@@ -6,7 +6,7 @@ MPS or CPU). PyTorch is imported only when a torch backend is asked for.
 
 Modules: ``backend`` (namespaces, devices, dtypes), ``layers``, ``activations``, ``losses``,
 ``init``, ``optim`` (optimisers and the training loop), ``perceptron``,
-``gradcheck``, ``data``, ``plots``.
+``gradcheck``, ``data``, ``plots``, ``signal`` (signal propagation at initialisation).
 """
 
 from . import (
@@ -21,6 +21,7 @@ from . import (
     losses,
     optim,
     perceptron,
+    signal,
 )
 from .activations import ELU, GELU, LeakyReLU, Maxout, PReLU, Softmax, Softplus
 from .backend import Backend, to_numpy
@@ -67,5 +68,6 @@ __all__ = [
     "optim",
     "perceptron",
     "predict",
+    "signal",
     "to_numpy",
 ]
