@@ -411,9 +411,10 @@ def goe(n: int, *, rng, size: int | None = None) -> np.ndarray:
     -------
     (n, n) NumPy array, or (size, n, n) when ``size`` is given.
     """
-    if not isinstance(n, int) or isinstance(n, bool) or n < 1:
+    if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1:
         raise ValueError(f"n must be a positive int, got {n!r}")
     check_rng(rng)
+    n = int(n)
     shape = (n, n) if size is None else (size, n, n)
     G = rng.standard_normal(shape)
     return (G + np.swapaxes(G, -1, -2)) / math.sqrt(2.0 * n)
