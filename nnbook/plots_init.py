@@ -109,7 +109,7 @@ def singular_value_histograms(spectra: dict, *, floor: float = 1e-20,
     import matplotlib.pyplot as plt
 
     bins = np.linspace(-20, 2, 45) if bins is None else bins
-    fig, axes = plt.subplots(1, len(spectra), figsize=(3.6 * len(spectra), 3.3),
+    fig, axes = plt.subplots(1, len(spectra), figsize=(3.5 * len(spectra), 4.0),
                              sharex=True, sharey=True, squeeze=False)
     colors = ["tab:orange", "tab:blue", "tab:green"]
     for ax, (panel, by_label) in zip(axes[0], spectra.items(), strict=True):
@@ -121,8 +121,9 @@ def singular_value_histograms(spectra: dict, *, floor: float = 1e-20,
         ax.axvline(0.0, color="0.3", lw=0.8, ls=":")
         ax.set_title(panel)
         ax.set_xlabel(r"$\log_{10}$ singular value of $J$")
-        ax.legend(loc="upper left")
+        ax.legend(loc="upper left", fontsize=7)
     axes[0, 0].set_ylabel("fraction of singular values")
+    axes[0, 0].set_ylim(0, 1.15)
     return fig
 
 

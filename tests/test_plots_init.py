@@ -58,13 +58,13 @@ def test_weight_histograms():
     plt.close("all")
 
 
-@pytest.mark.filterwarnings("ignore:Animation was deleted")
 def test_gain_animation_frames():
     anim = plots_init.gain_animation(gains=[0.5, 1.0, 2.0], width=8, depth=4, batch=8)
     anim._func(2)
     fig = anim._fig
     assert fig.axes[0].get_title() == r"tanh, Var$(w) = 2.00^2/$fan_in"
     assert len(fig.axes[1].get_lines()) == 2
+    anim._draw_was_started = True                   # never rendered to a file: expected
     plt.close(fig)
 
 
@@ -73,3 +73,16 @@ def test_signal_explorer_default_view():
     assert widget.kwargs == {"depth": 50, "activation": "tanh", "scheme": "LeCun 1/fan_in",
                              "scale": 1.0}
     plt.close("all")
+
+
+def test_gain_animation_from_a_precomputed_sweep():
+    gains = np.array([0.5, 1.5])
+    sweep = plots_init.gain_sweep(gains, width=8, depth=3, batch=8)
+    assert [len(sweep[a]) for a in ("tanh", "relu")] == [2, 2]
+    assert sweep["relu"][1].depth == 3
+    anim = plots_init.gain_animation(gains, stats=sweep)
+    anim._func(1)
+    np.testing.assert_array_equal(anim._fig.axes[1].get_lines()[0].get_ydata(),
+                                  sweep["relu"][1].preact_std)
+    anim._draw_was_started = True
+    plt.close(anim._fig)
