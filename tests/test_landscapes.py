@@ -223,3 +223,43 @@ def test_landscape_views_refuse_bad_inputs():
             model, rng=np.random.default_rng(0), normalization="layer")
     _raises(TypeError, "model must be an nnbook Module, got str", ls.random_direction, "net",
             rng=np.random.default_rng(0))
+
+
+def test_landscape_figures():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from nnbook import plots_landscape as pl
+
+    ax = pl.objective_contour(ls.DoubleWell(), levels=10, n=40)
+    assert ax.get_title() == "double well" and ax.get_xlabel() == "$x$"
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["minimum", "saddle"]
+    _raises(ValueError, "f must be a function of 2 variables, got dim = 5", pl.objective_contour,
+            FUNCTIONS["bowl-5d"])
+    fig = pl.hessian_panels(ls.DoubleWell(), (0.0, 0.0), n=31)
+    assert [a.get_title() for a in fig.axes] == ["double well", "quadratic model"]
+    assert fig._suptitle.get_text() == "at (0.00, 0.00): eigenvalues -4, 2; critical point: saddle"
+    fig = pl.hessian_panels(ls.Rosenbrock(), (0.0, 0.0), n=31)
+    assert fig._suptitle.get_text().endswith("not critical: |∇f| = 2.00")
+    anim = pl.hessian_animation(ls.Quadratic.saddle(), [[0.0, 0.0], [0.5, 0.5]])
+    assert anim.to_jshtml().count("data:image/png") == 2            # one frame per point
+    ax = pl.spectrum({"a": np.array([-1.0, 0.0, 2.0])})
+    assert ax.get_yscale() == "symlog" and len(ax.get_lines()) == 2
+    ax = pl.interpolation(np.linspace(0, 1, 5), {"A": np.arange(5.0)}, log=True)
+    assert ax.get_yscale() == "log"
+    ax = pl.slice_contour(np.linspace(-1, 1, 5), np.linspace(-1, 1, 4),
+                          np.exp(np.random.default_rng(0).standard_normal((4, 5))))
+    assert ax.get_xlabel().startswith(r"$\alpha$")
+    ax = pl.semicircle(np.linalg.eigvalsh(ls.goe(50, rng=np.random.default_rng(0))))
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["50 eigenvalues", "semicircle law"]
+    plt.close("all")
+
+
+def test_hessian_explorer_builds():
+    pytest.importorskip("ipywidgets")
+    from nnbook import plots_landscape as pl
+
+    w = pl.hessian_explorer()
+    assert [c.description for c in w.children[:4]] == ["function", "x", "y", "window"]
