@@ -67,6 +67,7 @@ def activation_curves(names, ax_f=None, ax_d=None, *, z=None):
         layer = ACTIVATIONS[name]()
         g = to_numpy(layer.forward(Z))[0]
         dg = to_numpy(layer.backward(np.ones_like(Z)))[0]
+        dg[1:][np.abs(np.diff(dg)) > 0.2] = np.nan     # no vertical line at a jump
         color = ACTIVATION_COLORS.get(name)
         ax_f.plot(z, g, color=color, label=name)
         ax_d.plot(z, dg, color=color, label=name)
