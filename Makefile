@@ -37,7 +37,6 @@ nbval: $(STAMP)  ## re-execute every chapter and compare with its stored outputs
 
 sync: $(STAMP)  ## update each notebook's cells from its Markdown (keeps outputs of unchanged cells)
 	for c in $(CHAPTER); do $(JUPYTEXT) --update --to ipynb --output chapters/$$c.ipynb chapters/$$c.md || exit 1; done
-	$(BIN)/python -m nnbook.teaching
 
 execute: sync  ## sync, then re-execute in place (one chapter: make execute CHAPTER=01_perceptron)
 	cd chapters && for c in $(CHAPTER); do \

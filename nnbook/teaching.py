@@ -1,12 +1,12 @@
 """The generated part of the page "Teaching with this book": every chapter's exercises in tables.
 
-``python -m nnbook.teaching`` reads the chapter notebooks listed in ``_toc.yml``
-(their title, their "What you will learn" goals, their exercise cells: label,
-title, ★, minutes, kind) and ``teaching_goals.yml`` (which of its chapter's goals
-each exercise serves), and rewrites the part of ``teaching.md`` between the lines
-``% BEGIN generated exercise tables`` and ``% END generated exercise tables``.
-``make sync`` and ``make execute`` run it; ``--check`` only reports whether the
-page is stale (the test suite calls it, so a stale page fails ``make test``).
+A Sphinx extension (listed in ``_config.yml``): at every build of the book it reads
+the chapter notebooks listed in ``_toc.yml`` (their title, their "What you will
+learn" goals, their exercise cells: label, title, ★, minutes, kind) and
+``teaching_goals.yml`` (which of its chapter's goals each exercise serves), and puts
+the tables between the lines ``% BEGIN generated exercise tables`` and
+``% END generated exercise tables`` of ``teaching.md``. The tables are never stored,
+so they cannot go stale; ``python -m nnbook.teaching`` prints them.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from pathlib import Path
 import nbformat
 import yaml
 
-__all__ = ["Chapter", "Exercise", "chapter_info", "render", "update"]
+__all__ = ["Chapter", "Exercise", "chapter_info", "fill", "render", "setup"]
 
 ROOT = Path(__file__).resolve().parents[1]
 BEGIN, END = "% BEGIN generated exercise tables", "% END generated exercise tables"
@@ -30,6 +30,7 @@ DIFFICULTY = re.compile(
     r"^\*\*(?P<stars>★{1,3}) · (?P<minutes>\d+) min · (?P<kind>on paper|code|experiment)\*\*$", re.M)
 # Reading pace assumed for the estimate: technical prose with mathematics and code.
 WORDS_PER_MINUTE = 100
+PAGE = "teaching"
 COLAB = "https://colab.research.google.com/github/{repo}/blob/{branch}/{path}"
 
 
@@ -114,13 +115,14 @@ def _minutes(m: int) -> str:
 
 def render(chapters: list[Chapter], goals: dict[str, list[int]], repo: str, branch: str) -> str:
     """The Markdown of the generated tables."""
-    lines = ["| chapter | reading | exercises | on paper · code · experiment | instructor edition |",
-             "| --- | --- | --- | --- | --- |"]
+    lines = ["| chapter | reading | exercises | all exercises | on paper · code · experiment "
+             "| instructor edition |",
+             "| --- | --- | --- | --- | --- | --- |"]
     for ch in chapters:
         kinds = [sum(e.kind == k for e in ch.exercises) for k in ("on paper", "code", "experiment")]
         link = COLAB.format(repo=repo, branch=branch, path=f"{ch.path}.ipynb")
         lines.append(f"| {{doc}}`{ch.path}` | about {_minutes(ch.reading_minutes)} | "
-                     f"{len(ch.exercises)}, {_minutes(sum(e.minutes for e in ch.exercises))} | "
+                     f"{len(ch.exercises)} | {_minutes(sum(e.minutes for e in ch.exercises))} | "
                      f"{' · '.join(map(str, kinds))} | [Colab]({link}) |")
     for ch in chapters:
         lines += ["", f"### {ch.title}", "",
@@ -129,45 +131,50 @@ def render(chapters: list[Chapter], goals: dict[str, list[int]], repo: str, bran
                   f"{len(ch.exercises)} exercises. Its goals, numbered as in the table's last "
                   "column:", ""]
         lines += [f"{k}. {g}" for k, g in enumerate(ch.goals, start=1)]
-        lines += ["", "| exercise | label | difficulty | time | kind | goals |",
+        lines += ["", "| exercise | label (in the grades) | ★ | min | kind | goals |",
                   "| --- | --- | --- | --- | --- | --- |"]
         for e in ch.exercises:
             served = ", ".join(str(g) for g in goals.get(e.label, [])) or "—"
-            lines.append(f"| {{ref}}`{e.label}` | `{e.label}` | {'★' * e.stars} | {e.minutes} min | "
-                         f"{e.kind} | {served} |")
+            title = e.title.replace("|", "\\|")
+            lines.append(f"| {{ref}}`{e.label}`: {title} | `{e.label}` | {'★' * e.stars} | "
+                         f"{e.minutes} | {e.kind} | {served} |")
     return "\n".join(lines)
 
 
-def update(root: Path = ROOT, check: bool = False) -> bool:
-    """Rewrite the tables of ``teaching.md``; return True when they were (or, with check, are) stale."""
-    page = root / "teaching.md"
-    text = page.read_text()
+def fill(text: str, root: Path = ROOT) -> str:
+    """``text`` (teaching.md's source) with the generated tables between its two marker lines."""
     if BEGIN not in text or END not in text:
-        raise ValueError(f"{page} must hold the lines {BEGIN!r} and {END!r}")
+        raise ValueError(f"teaching.md must hold the lines {BEGIN!r} and {END!r}")
     config = yaml.safe_load((root / "_config.yml").read_text())
-    repo_url = config.get("repository", {}).get("url", "https://github.com/nnbook/nnbook")
-    repo = re.sub(r"^https://github.com/", "", repo_url).rstrip("/")
-    body = render(book_chapters(root), load_goals(root), repo,
-                  config.get("repository", {}).get("branch", "main"))
+    repository = config.get("repository", {})
+    repo = re.sub(r"^https://github.com/", "", repository.get("url", "nnbook/nnbook")).rstrip("/")
+    body = render(book_chapters(root), load_goals(root), repo, repository.get("branch", "main"))
     head, rest = text.split(BEGIN, 1)
     _, tail = rest.split(END, 1)
-    new = f"{head}{BEGIN}\n\n{body}\n\n{END}{tail}"
-    stale = new != text
-    if stale and not check:
-        page.write_text(new)
-    return stale
+    return f"{head}{BEGIN}\n\n{body}\n\n{END}{tail}"
+
+
+def _source_read(app, docname, source):
+    if docname == PAGE:
+        source[0] = fill(source[0], Path(app.srcdir))
+
+
+def _always_outdated(app, env, added, changed, removed):
+    # The tables depend on the chapters, not on teaching.md: read it again on every build.
+    return [PAGE] if PAGE in env.found_docs else []
+
+
+def setup(app):
+    """Sphinx extension (listed in _config.yml): fills teaching.md's tables at every build."""
+    app.connect("source-read", _source_read)
+    app.connect("env-get-outdated", _always_outdated)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m nnbook.teaching", description=__doc__.split("\n")[0])
-    parser.add_argument("--check", action="store_true", help="exit 1 if teaching.md is stale; write nothing")
-    args = parser.parse_args(argv)
-    stale = update(check=args.check)
-    if args.check and stale:
-        print("teaching.md is stale: run `python -m nnbook.teaching` (or make sync) and commit it",
-              file=sys.stderr)
-        return 1
-    print("teaching.md " + ("updated" if stale else "is up to date"))
+    parser.parse_args(argv)
+    print(fill(f"{BEGIN}\n{END}").split(BEGIN, 1)[1].split(END, 1)[0].strip())
     return 0
 
 

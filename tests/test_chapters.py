@@ -4,10 +4,12 @@ import copy
 import json
 import re
 from pathlib import Path
+from types import SimpleNamespace
 
 import jupytext
 import nbformat
 import pytest
+import yaml
 
 from nnbook import teaching
 from nnbook.student import MarkerError, strip_markers
@@ -274,9 +276,29 @@ def test_pattern_violations_are_named(fixture_cells, mutate, expected):
 # --- the teaching page ----------------------------------------------------------------------
 
 
-def test_teaching_page_tables_are_up_to_date():
-    assert not teaching.update(check=True), (
-        "teaching.md is stale: run `python -m nnbook.teaching` (make sync does) and commit it")
+def test_teaching_page_gets_every_exercise_of_the_book_at_build_time():
+    page = (ROOT / "teaching.md").read_text()
+    source = [page]
+    teaching._source_read(SimpleNamespace(srcdir=str(ROOT)), "teaching", source)
+    filled = source[0]
+    assert filled.startswith(page.split(teaching.BEGIN)[0]) and filled.endswith(page.split(teaching.END)[1])
+    chapters = teaching.book_chapters(ROOT)
+    assert chapters
+    for chapter in chapters:
+        assert f"### {chapter.title}\n" in filled
+        for e in chapter.exercises:
+            row = next(s for s in filled.split("\n") if s.startswith(f"| {{ref}}`{e.label}`: "))
+            assert f" | `{e.label}` | {'★' * e.stars} | {e.minutes} | {e.kind} | " in row, row
+    other = ["x"]
+    teaching._source_read(SimpleNamespace(srcdir=str(ROOT)), "chapters/01_perceptron", other)
+    assert other == ["x"]
+    env = SimpleNamespace(found_docs={"teaching", "intro"})
+    assert teaching._always_outdated(None, env, set(), set(), set()) == ["teaching"]
+
+
+def test_teaching_extension_is_in_the_book_config():
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    assert "nnbook.teaching" in config["sphinx"]["extra_extensions"]
 
 
 def test_every_exercise_says_which_goals_it_serves():
