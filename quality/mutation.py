@@ -187,8 +187,14 @@ def change_of(mutant: str, path: Path) -> tuple[list[str], list[str]]:
     for line in difflib.unified_diff(orig, mut, lineterm="", n=0):
         if line.startswith(("---", "+++", "@@")):
             continue
-        (removed if line[0] == "-" else added).append(line[1:].strip())
+        (removed if line[0] == "-" else added).append(normalise(line[1:]))
     return removed, added
+
+
+def normalise(line: str) -> str:
+    """A line of code without its indentation and trailing comment (a comment's spacing
+    must not turn a known equivalent mutant into an unknown one)."""
+    return line.split("  #")[0].strip()
 
 
 # --------------------------------------------------------------------------
@@ -318,9 +324,9 @@ def load_equivalent() -> list[dict]:
         if block is None:
             block = {"function": line.strip(), "removed": [], "added": [], "why": ""}
         elif line.startswith("- "):
-            block["removed"].append(line[2:].strip())
+            block["removed"].append(normalise(line[2:]))
         elif line.startswith("+ "):
-            block["added"].append(line[2:].strip())
+            block["added"].append(normalise(line[2:]))
         elif line.startswith("= "):
             block["why"] = line[2:].strip()
         else:
