@@ -52,7 +52,7 @@ def weight_change_images(W_before, W_after, units, shape, *, firing=None, fig=No
     rows = [("initial $W_0$", W0), ("trained $W$", W1), (r"change $\Delta W$", dW)]
     m = max(float(np.abs(W[units]).max()) for _, W in rows) or 1.0
     if fig is None:
-        fig = plt.figure(figsize=(1.15 * len(units) + 1.3, 4.6), layout="constrained")
+        fig = plt.figure(figsize=(1.25 * len(units) + 1.4, 5.0), layout="constrained")
     axes = fig.subplots(3, len(units), squeeze=False)
     for r, (label, W) in enumerate(rows):
         for c, u in enumerate(units):
@@ -61,12 +61,12 @@ def weight_change_images(W_before, W_after, units, shape, *, firing=None, fig=No
             ax.set_xticks([])
             ax.set_yticks([])
             if c == 0:
-                ax.set_ylabel(label, fontsize=8)
+                ax.set_ylabel(label, fontsize=9)
             if r == 0:
                 head = f"unit {u}\n" + r"$\|\Delta W\|/\|W_0\|$" + f" {ratio[u]:.2f}"
                 if firing is not None:
                     head += f"\nfires on {100 * float(to_numpy(firing)[u]):.0f}%"
-                ax.set_title(head, fontsize=7)
+                ax.set_title(head, fontsize=8)
     fig.colorbar(im, ax=axes, shrink=0.6, label="weight (one scale for all tiles)")
     fig.suptitle(title)
     return fig
