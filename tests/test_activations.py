@@ -224,3 +224,61 @@ def test_refusals(rng):
     for exc, message, call in cases:
         with pytest.raises(exc, match="^" + re.escape(message) + "$"):
             call()
+
+
+# --------------------------------------------------------------------------
+# Figures and the gradient-flow explorer (nnbook.plots_activations)
+# --------------------------------------------------------------------------
+
+@pytest.fixture
+def agg():
+    import warnings
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)        # Agg cannot "show"
+        yield plt
+    plt.close("all")
+
+
+def test_activation_curves_draw_the_backward_of_each_module(agg):
+    from nnbook import plots_activations as pa
+
+    ax_f, ax_d = pa.activation_curves(["sigmoid", "relu"], z=np.array([-1.0, 0.5, 2.0]))
+    assert [t.get_text() for t in ax_f.get_legend().get_texts()] == ["sigmoid", "relu"]
+    s = 1 / (1 + np.exp(-np.array([-1.0, 0.5, 2.0])))
+    np.testing.assert_allclose(ax_d.lines[0].get_ydata(), s * (1 - s))
+    dg_relu = ax_d.lines[1].get_ydata()                   # 0, then a jump: drawn as a gap
+    assert dg_relu[0] == 0 and np.isnan(dg_relu[1]) and dg_relu[2] == 1
+    assert ax_d.get_ylabel() == "$g'(z)$"
+
+
+def test_gradient_profile_and_explorer(agg):
+    from nnbook import plots_activations as pa
+
+    norms = pa.gradient_profile("sigmoid", 4, 1.0, n=32)
+    assert len(norms) == 5 and norms[0] < norms[-2] < norms[-1]
+    w = pa.gradient_flow_explorer()
+    controls = {c.description: c for c in w.children if getattr(c, "description", "")}
+    assert set(controls) == {"activation", "hidden layers", "weight scale"}
+    assert "sign" not in controls["activation"].options
+    for name in ("relu", "prelu", "gelu_tanh"):
+        w.f(activation=name, depth=2, gain=1.0)
+        assert agg.gcf().axes[0].get_title() == f"{name}, 2 hidden layers, weight scale 1.00"
+
+
+def test_dead_units_and_comparison_figures(agg):
+    from nnbook import plots_activations as pa
+
+    ax = pa.dead_units_curves({"lr = 0.5": [1, 5, 9]}, 10)
+    assert ax.get_ylim() == (0, 10.8) and len(ax.lines) == 2
+    a1, a2 = pa.variant_comparison({"relu": {"acc": [0.9, 0.95], "loss": [0.3, 0.2]},
+                                    "tanh": {"acc": [0.8, 0.85], "loss": [0.5, 0.4]}})
+    assert [t.get_text() for t in a1.get_yticklabels()] == ["relu", "tanh"]
+    assert a2.get_xlabel() == "test loss (cross-entropy)"
+    ax = pa.gradient_norms({"tanh": [1e-3, 1e-2, 1e-1]}, ylim=(1e-4, 1))
+    assert ax.get_yscale() == "log" and ax.get_ylim() == (1e-4, 1)
