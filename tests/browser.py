@@ -93,7 +93,7 @@ class PageReport:
         return out
 
 
-def open_page(context, url: str, dark: bool = False):
+def open_page(context, url: str, dark: bool = False, idle: bool = True):
     """Load ``url`` in a new page, recording errors; waits for MathJax where loaded."""
     report = PageReport(url)
     page = context.new_page()
@@ -116,7 +116,8 @@ def open_page(context, url: str, dark: bool = False):
     page.goto(url, wait_until="load")
     if page.evaluate("() => !!(window.MathJax && MathJax.startup && MathJax.startup.promise)"):
         page.evaluate("() => MathJax.startup.promise")
-    page.wait_for_load_state("networkidle")
+    if idle:
+        page.wait_for_load_state("networkidle")
     return page, report
 
 
@@ -127,3 +128,34 @@ VISIBLE_PROSE_JS = """() => {
        .forEach(e => e.remove());
   return clone.innerText;
 }"""
+
+
+def print_pdf(root: Path, out: Path, page: str = "intro.html") -> int:
+    """Print ``root/page`` (the single-page HTML book) to ``out`` as A4; returns the page count."""
+    with serve(root) as base, launch() as browser:
+        context = browser.new_context()
+        context.set_default_timeout(600_000)   # the whole book in one page
+        tab, report = open_page(context, f"{base}/{page}", idle=False)
+        # The single-page builder writes no search index, which its page still requests.
+        report.failed = [f for f in report.failed if not f.endswith("/searchindex.js")]
+        if not report.failed:
+            report.console = [m for m in report.console if "status of 404" not in m]
+        problems = report.problems()
+        if problems:
+            raise RuntimeError("the page does not load cleanly:\n" + "\n".join(problems))
+        tab.emulate_media(media="print")
+        pdf = tab.pdf(format="A4", print_background=True, outline=True, tagged=True,
+                      margin={"top": "15mm", "bottom": "15mm", "left": "12mm", "right": "12mm"})
+    out.write_bytes(pdf)
+    return pdf.count(b"/Type /Page\n") + pdf.count(b"/Type /Page>") + pdf.count(b"/Type /Page/")
+
+
+if __name__ == "__main__":
+    import argparse
+
+    parser = argparse.ArgumentParser(description="Print the single-page HTML book to a PDF.")
+    parser.add_argument("root", type=Path, help="the singlehtml build folder")
+    parser.add_argument("out", type=Path)
+    args = parser.parse_args()
+    print_pdf(args.root, args.out)
+    print(f"wrote {args.out} ({args.out.stat().st_size / 1e6:.1f} MB)")
