@@ -176,7 +176,7 @@ def test_every_fold_opens_on_click(site):
         context.close()
 
 
-def test_every_animation_plays_without_a_kernel(site):
+def test_every_animation_and_slider_plays_without_a_kernel(site):
     for page in _toc_pages():
         context, tab, _ = _visit(site, page)
         animations = tab.locator("div.animation")
@@ -186,4 +186,12 @@ def test_every_animation_plays_without_a_kernel(site):
             before = frame.get_attribute("src")
             anim.locator('button[title="Next frame"]').click()
             assert frame.get_attribute("src") != before, f"{page}: animation {i} does not move"
+        sliders = tab.locator("div.nnbook-slider")
+        for i in range(sliders.count()):
+            slider = sliders.nth(i)
+            image, knob = slider.locator("img"), slider.locator("input")
+            before = image.get_attribute("src")
+            last = int(knob.get_attribute("max"))
+            knob.fill(str(0 if knob.input_value() == str(last) else last))
+            assert image.get_attribute("src") != before, f"{page}: static slider {i} does not move"
         context.close()
