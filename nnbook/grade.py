@@ -501,7 +501,7 @@ def write_summary(results, path: Path, settings: str = ""):
     labels = _labels(results)
     when = datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
     lines = [f"# Grades ({when})", "",
-             f"{len(results)} submissions. {settings}".strip(), "",
+             f"{len(results)} submission{'' if len(results) == 1 else 's'}. {settings}".strip(), "",
              "✓ pass · ✗ fail · ⏱ timeout · ○ not run", "",
              "| submission | chapter | status | passed | seconds | " + " | ".join(labels) + " |",
              "|" + " --- |" * (5 + len(labels))]
@@ -519,7 +519,7 @@ def write_summary(results, path: Path, settings: str = ""):
         lines += [f"- {note}" for note in r.notes]
         for e in bad:
             lines.append(f"- `{e.label}` **{e.verdict}**:")
-            lines += ["", "  ```", *[f"  {s}" for s in e.message.splitlines()], "  ```"]
+            lines += ["", "  ```", *[f"  {s}" for s in e.message.splitlines()], "  ```", ""]
         lines.append("")
     Path(path).write_text("\n".join(lines) + "\n", encoding="utf-8")
 

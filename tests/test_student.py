@@ -2,7 +2,9 @@
 
 The fixture chapter (tests/fixtures/90_fixture.md) follows the exercise pattern
 whatever the state of the real chapters; the one HTML build of this module is a
-copy of the book with the fixture added as a chapter, so that both are scanned.
+copy of the book's pages and of chapters 1 and 2 with the fixture added as a
+chapter, so that real chapters and the fixture are scanned. Every chapter's student
+notebook is scanned too.
 """
 
 import html
@@ -22,6 +24,7 @@ from nnbook.student import ANSWER_HERE, STUB, MarkerError, strip_markers, studen
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURE = ROOT / "tests" / "fixtures" / "90_fixture.md"
+PATTERN_CHAPTERS = ("01_", "02_")
 SOLUTION = re.compile(r"^\s*(`{3,}|:{3,})\{solution\}", re.MULTILINE)
 OPTION = re.compile(r"^\s*(:\w[\w-]*:.*|`{3,}|:{3,}|(`{3,}|:{3,})\{solution\}.*)$")
 
@@ -221,6 +224,12 @@ def book(tmp_path_factory, instructor):
     """A copy of the book with the fixture as one more chapter, its student edition, and its HTML."""
     src = tmp_path_factory.mktemp("book")
     toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    # The pages of the book, with the chapters that set the pattern only (a chapter being
+    # written must not break this test; test_book.py builds them all).
+    for part in toc["parts"]:
+        part["chapters"] = [c for c in part["chapters"] if not c["file"].startswith("chapters/")
+                            or Path(c["file"]).name.startswith(PATTERN_CHAPTERS)]
+    toc["parts"] = [part for part in toc["parts"] if part["chapters"]]
     pages = student._toc_files(toc)
     for page in pages:
         for suffix in (".ipynb", ".md"):
@@ -246,6 +255,15 @@ def book(tmp_path_factory, instructor):
 
 def _chapters(src):
     return sorted((src / "chapters").glob("*.ipynb"))
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "chapters").glob("*.ipynb")), ids=lambda p: p.stem)
+def test_no_solution_is_left_in_any_chapters_student_notebook(path):
+    nb = nbformat.read(path, as_version=4)
+    code, prose = solution_fragments(nb)
+    text = "\n".join(c.source for c in student_notebook(nb, path.stem).cells)
+    assert not [s for s in code | prose if s in text]
+    assert not SOLUTION.search(text)
 
 
 def test_every_chapter_is_in_the_edition_and_teachers_pages_are_not(book):
