@@ -75,22 +75,31 @@ class SGD(Optimizer):
     :math:`\eta`). The first step sets :math:`v = g`. With ``nesterov=True`` the
     step uses :math:`g + \mu v` (the look-ahead gradient).
 
+    With ``weight_decay`` :math:`\lambda > 0` the gradient is first replaced by
+    :math:`g + \lambda \theta` (PyTorch's coupled L2 penalty: the gradient of
+    :math:`L + \tfrac{\lambda}{2}\lVert\theta\rVert^2`), before momentum.
+
     Parameters
     ----------
     params : list of Parameter
     lr : float
     momentum : float in [0, 1)
     nesterov : bool
+    weight_decay : float >= 0
     """
 
-    def __init__(self, params, lr: float, momentum: float = 0.0, nesterov: bool = False):
+    def __init__(self, params, lr: float, momentum: float = 0.0, nesterov: bool = False,
+                 weight_decay: float = 0.0):
         super().__init__(params, lr)
         self.momentum = check_real(momentum, "momentum", 0, 1, high_open=True)
         if nesterov and self.momentum == 0.0:
             raise ValueError("nesterov=True needs a momentum > 0")
         self.nesterov = bool(nesterov)
+        self.weight_decay = check_real(weight_decay, "weight_decay", 0)
 
     def update(self, theta, grad, state):
+        if self.weight_decay:
+            grad = grad + self.weight_decay * theta      # g <- g + lambda theta (coupled L2)
         mu = self.momentum
         if mu == 0.0:
             theta -= self.lr * grad                      # theta <- theta - eta g
@@ -294,7 +303,8 @@ def _default_metric(loss_fn, y_val):
 
 
 def fit(model: Module, loss_fn, optimizer: Optimizer, X, y, *, epochs: int,
-        batch_size: int, rng, X_val=None, y_val=None, metric="auto", callback=None) -> History:
+        batch_size: int, rng, X_val=None, y_val=None, metric="auto", callback=None,
+        scheduler=None) -> History:
     """Train ``model`` by minibatch gradient descent and record the curves.
 
     Each epoch draws a fresh permutation, gathers the shuffled data once and
@@ -332,6 +342,10 @@ def fit(model: Module, loss_fn, optimizer: Optimizer, X, y, *, epochs: int,
         it is :func:`accuracy`, in ``History.val_metric`` otherwise.
     callback : callable, optional
         ``callback(epoch, model)`` after every epoch.
+    scheduler : object with a ``step()`` method, optional
+        A learning-rate schedule (e.g. from :mod:`nnbook.schedules`) stepped after
+        every optimiser step, so its ``t`` counts minibatch steps. (For a schedule
+        in epochs, call its ``step()`` from ``callback`` instead.)
 
     Returns
     -------
@@ -374,6 +388,9 @@ def fit(model: Module, loss_fn, optimizer: Optimizer, X, y, *, epochs: int,
         raise TypeError(f"metric must be 'auto', None or a callable, got {type(metric).__name__}")
     if callback is not None and not callable(callback):
         raise TypeError(f"callback must be callable or None, got {type(callback).__name__}")
+    if scheduler is not None and not callable(getattr(scheduler, "step", None)):
+        raise TypeError("scheduler must have a step() method (e.g. nnbook.schedules.StepLR) "
+                        f"or be None, got {type(scheduler).__name__}")
     _check_targets(model, loss_fn, X, y, "X", "y")
     measure = None
     if X_val is not None:
@@ -401,6 +418,8 @@ def fit(model: Module, loss_fn, optimizer: Optimizer, X, y, *, epochs: int,
             loss = loss_fn.forward(model.forward(xb), yb, validate=False)
             model.backward(loss_fn.backward(), input_grad=False)
             optimizer.step()
+            if scheduler is not None:
+                scheduler.step()
             total = total + loss * xb.shape[0]
         history.loss.append(float(total) / n)
         if X_val is not None:

@@ -1,0 +1,105 @@
+"""Closed-form rates on a quadratic, against measured runs and against nnbook.SGD / torch.optim.SGD."""
+
+import re
+
+import numpy as np
+import pytest
+import torch
+
+import nnbook as nb
+from nnbook import quadratic_rates as qr
+from nnbook.landscapes import Quadratic
+
+
+def test_closed_forms():
+    assert qr.optimal_step(1.0, 9.0) == pytest.approx(0.2)
+    assert qr.gd_rate(9.0) == pytest.approx(0.8)
+    assert qr.heavy_ball_rate(9.0) == pytest.approx(0.5)
+    eta, beta = qr.heavy_ball_parameters(1.0, 9.0)
+    assert eta == pytest.approx(0.25) and beta == pytest.approx(0.25)
+    assert qr.max_stable_step(4.0) == 0.5
+    assert qr.condition_number([2.0, 0.5, 1.0]) == 4.0
+    assert qr.gd_rate_at(qr.optimal_step(1.0, 9.0), [1.0, 3.0, 9.0]) == pytest.approx(0.8)
+
+
+@pytest.mark.parametrize("kappa", [1.0, 10.0, 100.0, 1000.0])
+def test_spectral_radius_equals_closed_forms(kappa):
+    lam = np.array([1.0, kappa])
+    assert qr.momentum_rate(qr.optimal_step(1.0, kappa), 0.0, lam) == pytest.approx(qr.gd_rate(kappa),
+                                                                                   abs=1e-12)
+    eta, beta = qr.heavy_ball_parameters(1.0, kappa)
+    # the optimal heavy ball has a double eigenvalue: eigvals are accurate to ~sqrt(machine eps)
+    assert qr.momentum_rate(eta, beta, lam) == pytest.approx(qr.heavy_ball_rate(kappa), abs=1e-6)
+
+
+@pytest.mark.parametrize("kappa", [10.0, 100.0])
+def test_measured_rates_match(kappa):
+    q = Quadratic.with_condition_number(kappa, angle=0.3)
+    x0 = np.array([1.0, 1.0])
+    path = qr.descend(q.A, x0, qr.optimal_step(1.0, kappa), 400)
+    err = np.linalg.norm(path, axis=1)
+    assert qr.measured_rate(err[:300]) == pytest.approx(qr.gd_rate(kappa), rel=1e-6)
+    eta, beta = qr.heavy_ball_parameters(1.0, kappa)
+    path = qr.descend(q.A, x0, eta, 300, momentum=beta)
+    err = np.linalg.norm(path, axis=1)
+    # a double root: the error is (c + d k) rho^k, so the measured rate approaches rho slowly
+    assert qr.measured_rate(err, tail=0.5) == pytest.approx(qr.heavy_ball_rate(kappa), rel=0.02)
+
+
+def test_divergence_threshold():
+    A = np.diag([1.0, 10.0])
+    x0 = np.array([1.0, 1.0])
+    below = qr.descend(A, x0, 0.99 * qr.max_stable_step(10.0), 500)
+    above = qr.descend(A, x0, 1.01 * qr.max_stable_step(10.0), 500)
+    assert np.linalg.norm(below[-1]) < 1e-1 and np.linalg.norm(above[-1]) > 1e1
+    assert qr.gd_rate_at(0.21, [1.0, 10.0]) > 1 > qr.gd_rate_at(0.19, [1.0, 10.0])
+
+
+@pytest.mark.parametrize("momentum, nesterov", [(0.0, False), (0.9, False), (0.7, True)])
+def test_descend_is_torch_sgd(momentum, nesterov, rng):
+    A = np.array([[3.0, 1.0], [1.0, 2.0]])
+    x0 = rng.standard_normal(2)
+    path = qr.descend(A, x0, 0.1, 60, momentum=momentum, nesterov=nesterov)
+    t = torch.tensor(x0, requires_grad=True)
+    opt = torch.optim.SGD([t], lr=0.1, momentum=momentum, nesterov=nesterov)
+    p = nb.layers.Parameter(x0.copy())
+    ours = nb.SGD([p], lr=0.1, momentum=momentum, nesterov=nesterov)
+    for k in range(60):
+        t.grad = torch.tensor(A) @ t.detach()
+        opt.step()
+        p.grad = A @ p.data
+        ours.step()
+        np.testing.assert_allclose(path[k + 1], t.detach().numpy(), rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(path[k + 1], p.data, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("nesterov", [False, True])
+def test_momentum_rate_is_the_measured_rate(nesterov):
+    A = np.diag([1.0, 50.0])
+    path = qr.descend(A, np.ones(2), 0.03, 600, momentum=0.8, nesterov=nesterov)
+    err = np.linalg.norm(path, axis=1)
+    assert qr.measured_rate(err) == pytest.approx(qr.momentum_rate(0.03, 0.8, [1.0, 50.0],
+                                                                   nesterov=nesterov), rel=1e-3)
+
+
+@pytest.mark.parametrize("call, exc, msg", [
+    (lambda: qr.optimal_step(2.0, 1.0), ValueError,
+     "lam_min must be <= lam_max, got lam_min=2 > lam_max=1"),
+    (lambda: qr.optimal_step(0.0, 1.0), ValueError, "lam_min must be a positive number, got 0.0"),
+    (lambda: qr.gd_rate(0.5), ValueError, "kappa must lie in [1, inf), got 0.5"),
+    (lambda: qr.condition_number([1.0, -2.0]), ValueError,
+     "eigenvalues must be a non-empty 1-D array of positive numbers (a positive definite "
+     "Hessian), got [ 1. -2.]"),
+    (lambda: qr.descend(np.eye(2), np.ones(3), 0.1, 5), ValueError,
+     "x0 must have shape (2,), got (3,)"),
+    (lambda: qr.descend(np.eye(2), np.ones(2), 0.1, 5, nesterov=True), ValueError,
+     "nesterov=True needs a momentum > 0"),
+    (lambda: qr.measured_rate([1.0, 0.5]), ValueError,
+     "errors must be a 1-D sequence of at least 3 values, got shape (2,)"),
+    (lambda: qr.measured_rate([1.0, 0.5, 0.0]), ValueError,
+     "errors must be finite and positive (stop the run before it reaches 0 or overflows)"),
+    (lambda: qr.momentum_rate(0.1, 1.0, [1.0]), ValueError, "momentum must lie in [0, 1), got 1.0"),
+])
+def test_bad_arguments_refused(call, exc, msg):
+    with pytest.raises(exc, match="^" + re.escape(msg) + "$"):
+        call()
