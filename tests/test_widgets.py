@@ -24,8 +24,16 @@ def _controls(w):
     return {c.description: c for c in w.children if hasattr(c, "description") and c.description}
 
 
+def test_perceptron_explorer_is_live_in_a_kernel_and_moves_without_one():
+    bundle = perceptron_explorer()._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+    html = bundle["text/html"]
+    assert html.count('type="range"') == 1 and 'max="19"' in html   # margins 0.02 ... 0.40
+    assert html.count("iVBOR") == 21                                # 20 frames + the first shown
+
+
 def test_perceptron_explorer_runs_across_its_sliders():
-    w = perceptron_explorer()
+    w = perceptron_explorer().widget
     controls = _controls(w)
     assert set(controls) == {"margin", "progress %"}
     # call the demo's function directly: interactive() would only log an exception
