@@ -48,7 +48,7 @@ def _levels(Z, levels, log):
     if not isinstance(levels, int):
         return np.asarray(levels)
     if log:
-        lo = max(float(np.min(Z)), 1e-3 * float(np.max(Z)) if np.max(Z) > 0 else 1e-3)
+        lo = max(float(np.min(Z)), 1e-6 * float(np.max(Z)) if np.max(Z) > 0 else 1e-6)
         return np.geomspace(max(lo, 1e-6), float(np.max(Z)), levels)
     return np.linspace(float(np.min(Z)), float(np.max(Z)), levels)
 
