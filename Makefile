@@ -7,6 +7,11 @@ STAMP   := $(VENV)/.installed
 CHAPTER ?= $(basename $(notdir $(wildcard chapters/*.md)))
 JUPYTEXT := $(BIN)/jupytext --quiet
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
+# pytest runs two workers (-n 2), each with its own kernels: one BLAS/OpenMP thread
+# each, so that they do not fight over the cores (small matrices gain nothing from more).
+test nbval: export OPENBLAS_NUM_THREADS := 1
+test nbval: export OMP_NUM_THREADS := 1
+test nbval: export MKL_NUM_THREADS := 1
 
 .PHONY: help book test colab-test unit nbval sync execute md lint pdf lab bench student grade clean
 
