@@ -95,3 +95,66 @@ def test_loss_refusals():
         mse.forward(z, np.zeros((4, 3), dtype=np.int64))
     with pytest.raises(RuntimeError, match=r"MSELoss\.backward called before forward"):
         nb.MSELoss().backward()
+
+
+def test_stable_across_rows_of_very_different_scale(backend):
+    """Each row is shifted by its own maximum: a global shift would underflow the second row."""
+    z = backend.asarray(np.array([[0.0, 0.0], [-2000.0, -2000.0], [1000.0, 998.0]]))
+    log2 = math.log(2.0)
+    np.testing.assert_allclose(to_numpy(losses.logsumexp(z)),
+                               [log2, -2000 + log2, 1000 + math.log1p(math.exp(-2))], rtol=1e-15)
+    expected = np.array([[0.5, 0.5], [0.5, 0.5], [1, math.exp(-2)]])
+    expected[2] /= 1 + math.exp(-2)
+    np.testing.assert_allclose(to_numpy(losses.softmax(z)), expected, rtol=1e-14)
+    np.testing.assert_allclose(to_numpy(losses.log_softmax(z)), np.log(expected), rtol=1e-12)
+    fn = nb.CrossEntropyLoss()
+    value = fn.forward(z, backend.asarray(np.array([0, 1, 1])))
+    assert float(value) == pytest.approx((2 * log2 + 2 + math.log1p(math.exp(-2))) / 3, rel=1e-14)
+    np.testing.assert_allclose(to_numpy(fn.backward()),
+                               (expected - np.array([[1, 0], [0, 1], [0, 1]])) / 3, rtol=1e-13, atol=1e-16)
+
+
+@pytest.mark.parametrize("axis", [0, 1, -1])
+def test_softmax_family_along_any_axis(axis, rng):
+    z = 3 * rng.standard_normal((2, 3, 4))
+    zt = as_torch(z)
+    np.testing.assert_allclose(losses.logsumexp(z, axis=axis), torch.logsumexp(zt, axis).numpy(), rtol=1e-13)
+    np.testing.assert_allclose(losses.softmax(z, axis=axis), torch.softmax(zt, axis).numpy(), rtol=1e-13)
+    np.testing.assert_allclose(losses.log_softmax(z, axis=axis), torch.log_softmax(zt, axis).numpy(),
+                               rtol=1e-13, atol=1e-15)
+
+
+def test_one_hot_on_every_backend_and_dtype(backend):
+    """A class count used nowhere else, so the first call builds its range."""
+    labels = backend.asarray(np.array([6, 0, 3]))
+    Y = losses.one_hot(labels, 7, backend.float_dtype)
+    assert Y.dtype == backend.float_dtype and tuple(Y.shape) == (3, 7)
+    expected = np.zeros((3, 7))
+    expected[[0, 1, 2], [6, 0, 3]] = 1.0
+    np.testing.assert_array_equal(to_numpy(Y), expected)
+    np.testing.assert_array_equal(to_numpy(losses.one_hot(labels, 7, backend.float_dtype)), expected)
+    Y32 = losses.one_hot(np.array([1, 1]), 2, np.float32)
+    assert Y32.dtype == np.float32
+    np.testing.assert_array_equal(Y32, [[0, 1], [0, 1]])
+
+
+def test_output_refusals_and_repr():
+    with pytest.raises(TypeError, match=r"^output must have a float dtype, got int64$"):
+        nb.MSELoss().forward(np.zeros((2, 2), dtype=np.int64), np.zeros((2, 2)))
+    with pytest.raises(ValueError, match=r"^logits must have 2 dimension\(s\), got shape \(3,\)$"):
+        nb.CrossEntropyLoss().forward(np.zeros(3), np.zeros(3, dtype=np.int64))
+    with pytest.raises(RuntimeError, match=r"^CrossEntropyLoss\.backward called before forward$"):
+        nb.CrossEntropyLoss().backward()
+    assert [repr(cls()) for cls in (nb.MSELoss, nb.BCEWithLogitsLoss, nb.CrossEntropyLoss)] == [
+        "MSELoss()", "BCEWithLogitsLoss()", "CrossEntropyLoss()"]
+
+
+def test_call_is_forward_and_validate_false_skips_the_checks(rng):
+    out, target = rng.standard_normal((4, 3)), rng.standard_normal((4, 3))
+    fn = nb.MSELoss()
+    assert float(fn(out, target)) == pytest.approx(np.mean((out - target) ** 2), rel=1e-15)
+    np.testing.assert_allclose(fn.backward(), 2 * (out - target) / 12, rtol=1e-15)
+    column = target[:, :1]                       # (4, 1): refused when checked, broadcast when not
+    with pytest.raises(ValueError, match=r"^target must have the shape of output \(4, 3\), got \(4, 1\)$"):
+        fn.forward(out, column)
+    assert float(fn.forward(out, column, validate=False)) == pytest.approx(np.mean((out - column) ** 2))
