@@ -19,6 +19,7 @@ from .convexity import check_classify_critical_point, check_hessian_vector_produ
 from .feedback import Case, CheckResult, compare, run_check
 from .initialization import check_forward_stds, check_he_normal, check_orthogonal
 from .perceptron import check_logistic_gradient, check_perceptron_epoch, check_perceptron_update
+from .second_order import check_damped_newton_step, check_quickprop_step
 from .sgd import check_adam_step, check_momentum_step
 
 __all__ = ["Case", "CheckResult", "compare", "run_check"]
@@ -29,3 +30,4 @@ __all__ += ["check_linear_backward", "check_mlp_backward", "check_numerical_grad
             "check_softplus"]
 __all__ += ["check_leaky_relu_backward", "check_prelu_slope_grad", "check_softmax_backward"]
 __all__ += ["check_adam_step", "check_momentum_step"]
+__all__ += ["check_damped_newton_step", "check_quickprop_step"]
