@@ -5,6 +5,8 @@
   declaration is an uncaught SyntaxError in the reader's browser.
 * The single-page HTML that ``make pdf`` prints renders every node as the
   multi-page HTML does.
+* A figure's image without alternative text gets the figure's caption as its
+  alt text, for readers who cannot see it.
 * Animations made with matplotlib's ``to_jshtml`` link a Font Awesome stylesheet
   from a CDN; the book's theme already draws those icons, so the link is removed
   from the stored HTML outputs before they are written to the page (the book
@@ -13,9 +15,11 @@
 
 from __future__ import annotations
 
+import html
 import re
 
 # matplotlib's animation HTML: <link rel="stylesheet"\nhref="https://.../font-awesome...css">
+_IMG_WITHOUT_ALT = re.compile(r"<img\s(?![^>]*\balt=)")
 _CDN_LINK = re.compile(r"<link\b[^>]*\bhref=\"https?://[^\"]*font-awesome[^\"]*\"[^>]*>", re.S)
 
 
@@ -38,6 +42,26 @@ def _unique_scripts(app, pagename, templatename, context, doctree):
 def strip_cdn_links(html: str) -> str:
     """Remove the Font Awesome stylesheet links that ``to_jshtml`` writes."""
     return _CDN_LINK.sub("", html)
+
+
+def _alt_from_captions(app, doctree, docname):
+    """A figure's image without alternative text gets its caption as alt text."""
+    from docutils import nodes
+
+    for figure in doctree.findall(nodes.figure):
+        captions = list(figure.findall(nodes.caption))
+        if not captions:
+            continue
+        text = " ".join(captions[0].astext().split())
+        for image in figure.findall(nodes.image):
+            if not image.get("alt"):
+                image["alt"] = text
+        for raw in figure.findall(nodes.raw):   # an animation's frames, a static slider
+            if "html" in raw.get("format", "") and "<img" in raw.astext():
+                alt = f'<img alt="{html.escape(text, quote=True)}" '
+                new = _IMG_WITHOUT_ALT.sub(lambda _, alt=alt: alt, raw.astext())
+                raw.children = [nodes.Text(new)]
+                raw.rawsource = new
 
 
 def _strip_outputs(app, doctree, docname):
@@ -69,4 +93,5 @@ def setup(app):
     app.connect("builder-inited", _singlehtml_renders_like_html)
     app.connect("html-page-context", _unique_scripts)
     app.connect("doctree-resolved", _strip_outputs)
+    app.connect("doctree-resolved", _alt_from_captions)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

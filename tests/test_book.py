@@ -148,6 +148,9 @@ def test_every_page_loads_cleanly_in_a_browser(site, dark):
             broken = tab.evaluate("() => [...document.images]"
                                   ".filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.src)")
             assert not broken, f"{page}: images not loaded: {broken}"
+            no_alt = tab.evaluate("() => [...document.querySelectorAll('main img')]"
+                                  ".filter(i => !i.alt.trim()).map(i => i.outerHTML.slice(0, 80))")
+            assert not no_alt, f"{page}: images without alternative text: {no_alt}"
         context.close()
     assert not problems, "\n".join(problems)
 
