@@ -163,7 +163,7 @@ def test_layer_refusals(rng):
         nb.mlp([2, 3], "swish", rng=rng)
     with pytest.raises(ValueError, match=r"sizes must list at least 2 layer widths, got \[2\]"):
         nb.mlp([2], rng=rng)
-    with pytest.raises(ValueError, match="give either a Backend or device/dtype, not both"):
+    with pytest.raises(ValueError, match=r"^give either a Backend or device/dtype, not both$"):
         layer.to(nb.Backend(), dtype="float32")
 
 
@@ -196,3 +196,106 @@ def test_residual_gradcheck_and_torch(backend, rng):
 def test_residual_refuses_a_non_module():
     with pytest.raises(TypeError, match="inner must be an nnbook Module, got function"):
         nb.Residual(lambda x: x)
+
+
+def _placed(a, bk):
+    """``a`` is an array of ``bk``'s library, float dtype and device."""
+    if bk.library == "numpy":
+        return isinstance(a, np.ndarray) and a.dtype == np.dtype(bk.dtype)
+    return (isinstance(a, torch.Tensor) and a.dtype == getattr(torch, bk.dtype)
+            and a.device.type == bk.device)
+
+
+@pytest.mark.parametrize("make", [
+    lambda bk, rng: nb.Linear(3, 4, rng=rng, backend=bk),
+    lambda bk, rng: nb.mlp([3, 5, 4], "tanh", rng=rng, backend=bk),
+    lambda bk, rng: nb.Sequential(nb.Linear(3, 4, rng=rng, backend=bk), nb.Sigmoid()),
+    lambda bk, rng: nb.Residual(nb.mlp([3, 5, 3], "relu", rng=rng, backend=bk)),
+], ids=["Linear", "mlp", "Sequential", "Residual"])
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_parameters_outputs_and_gradients_live_on_the_backend(make, dtype, backend, rng):
+    bk = nb.Backend(backend.library, backend.device, dtype)
+    model = make(bk, rng)
+    assert model.backend == bk
+    x = bk.asarray(rng.standard_normal((6, 3)))
+    out = model(x)                                    # __call__ is forward
+    assert _placed(out, bk)
+    dx = model.backward(bk.asarray(np.ones(tuple(out.shape))))
+    assert _placed(dx, bk) and tuple(dx.shape) == (6, 3)
+    for p in model.parameters():
+        assert _placed(p.data, bk) and _placed(p.grad, bk), p
+
+
+def test_linear_without_bias(rng):
+    layer = nb.Linear(3, 2, rng=rng, bias=False)
+    assert layer.b is None and [n for n, _ in layer.named_parameters()] == ["W"]
+    assert repr(layer) == "Linear(3, 2, bias=False)"
+    x, dout = rng.standard_normal((5, 3)), rng.standard_normal((5, 2))
+    np.testing.assert_allclose(layer(x), x @ layer.W.data.T, rtol=1e-15)
+    np.testing.assert_allclose(layer.backward(dout), dout @ layer.W.data, rtol=1e-15)
+    np.testing.assert_allclose(layer.W.grad, dout.T @ x, rtol=1e-15)
+    assert check_layer(layer, x, rng)["W"] < 1e-7
+
+
+def test_init_argument_draws_the_weights_only(rng):
+    layer = nb.Linear(4, 3, rng=rng, init=nb.init.constant(0.25))
+    np.testing.assert_array_equal(layer.W.data, 0.25)
+    assert np.all(np.abs(layer.b.data) <= 0.5) and np.unique(layer.b.data).size == 3   # PyTorch's bias
+    model = nb.mlp([4, 6, 2], rng=rng, init=nb.init.constant(-1.0))
+    for layer in (model[0], model[2]):
+        np.testing.assert_array_equal(layer.W.data, -1.0)
+
+
+def test_zero_grad_and_modes_reach_every_layer(rng):
+    model = nb.Residual(nb.mlp([3, 4, 3], "relu", rng=rng))
+    model.forward(rng.standard_normal((2, 3)))
+    model.backward(np.ones((2, 3)))
+    assert all(p.grad is not None for p in model.parameters())
+    model.zero_grad()
+    assert all(p.grad is None for p in model.parameters())
+    assert model.eval() is model
+    assert not any(m.training for m in model._modules())
+    assert model.train() is model
+    assert all(m.training is True for m in model._modules())
+
+
+def test_to_with_its_defaults_and_a_device(rng):
+    model = nb.mlp([3, 4, 2], rng=rng, backend="torch")
+    model.forward(model.backend.asarray(rng.standard_normal((2, 3))))
+    model.backward(model.backend.asarray(np.ones((2, 2))))
+    W = to_numpy(model[0].W.data).copy()
+    assert model.to() is model                                  # back to NumPy float64
+    assert model.backend == nb.Backend() and all(m.backend == nb.Backend() for m in model._modules())
+    assert isinstance(model[0].W.data, np.ndarray) and model[0].W.data.dtype == np.float64
+    assert all(p.grad is None for p in model.parameters())      # old gradients would mix backends
+    np.testing.assert_array_equal(model[0].W.data, W)
+    model.to("torch", device="meta")                            # PyTorch's shape-only device
+    assert model.backend == nb.Backend("torch", "meta")
+    assert all(p.data.device.type == "meta" for p in model.parameters())
+
+
+def test_residual_and_sequential_take_their_backend_from_their_layers(rng):
+    bk = nb.Backend("torch", "cpu", "float32")
+    inner = nb.Linear(3, 3, rng=rng, backend=bk)
+    assert nb.Residual(inner).backend == bk
+    assert nb.Sequential(inner, nb.Tanh()).backend == bk
+    assert nb.Sequential().backend == nb.Backend()
+
+
+def test_reprs(rng):
+    model = nb.mlp([3, 4, 2], "tanh", rng=rng)
+    assert repr(model) == ("Sequential(\n  (0): Linear(3, 4, bias=True)\n  (1): Tanh()\n"
+                           "  (2): Linear(4, 2, bias=True)\n)")
+    assert repr(nb.Residual(nb.Sigmoid())) == "Residual(Sigmoid())"
+    assert repr(model[0].W) == "Parameter('W', shape=(4, 3))"
+
+
+def test_sign_on_torch_and_its_types(backend):
+    z = backend.asarray(np.array([[-0.5, 0.0, 2.0]]))
+    sign = nb.Sign()
+    out = sign(z)
+    assert _placed(out, backend)
+    np.testing.assert_array_equal(to_numpy(out), [[-1.0, 1.0, 1.0]])
+    g = sign.backward(backend.asarray(np.array([[3.0, 3.0, 3.0]])))
+    assert _placed(g, backend) and tuple(g.shape) == (1, 3)
+    np.testing.assert_array_equal(to_numpy(g), 0.0)
