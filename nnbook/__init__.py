@@ -19,6 +19,7 @@ from . import (
     landscapes,
     layers,
     losses,
+    norm,
     optim,
     perceptron,
     signal,

@@ -480,7 +480,8 @@ class Residual(Module):
         return f"Residual({self.inner!r})"
 
 
-def mlp(sizes, activation: str = "relu", *, rng, init=None, backend=None) -> Sequential:
+def mlp(sizes, activation: str = "relu", *, rng, init=None, backend=None,
+        norm: str | None = None) -> Sequential:
     """A multilayer perceptron: Linear layers with ``activation`` between them.
 
     ``mlp([64, 128, 10], "relu", rng=rng)`` is Linear(64, 128), ReLU,
@@ -500,6 +501,9 @@ def mlp(sizes, activation: str = "relu", *, rng, init=None, backend=None) -> Seq
         Weight initialiser, passed to every :class:`Linear`.
     backend : Backend or str, optional
         Where the parameters live (default NumPy float64).
+    norm : {None, "batch", "layer"}
+        A :class:`~nnbook.norm.BatchNorm` or :class:`~nnbook.norm.LayerNorm` after
+        every hidden Linear layer, before its activation.
 
     Returns
     -------
@@ -524,11 +528,17 @@ def mlp(sizes, activation: str = "relu", *, rng, init=None, backend=None) -> Seq
         raise ValueError(
             f"activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}"
         )
+    if norm not in (None, "batch", "layer"):
+        raise ValueError(f"norm must be None, 'batch' or 'layer', got {norm!r}")
     check_rng(rng)
     layers: list[Module] = []
     for i, (d_in, d_out) in enumerate(itertools.pairwise(sizes)):
         layers.append(Linear(d_in, d_out, rng=rng, init=init, backend=backend))
         if i < len(sizes) - 2:
+            if norm is not None:
+                from . import norm as _norm
+                make = _norm.BatchNorm if norm == "batch" else _norm.LayerNorm
+                layers.append(make(d_out, backend=backend))
             layers.append(ACTIVATIONS[activation]())
     model = Sequential(*layers)
     return model
