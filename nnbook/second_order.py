@@ -61,9 +61,14 @@ __all__ = [
 # --------------------------------------------------------------------------
 
 def _check_g_H(gradient, hessian_):
-    xp = check_array(gradient, "gradient", ndim=1)
-    d = gradient.shape[0]
-    check_array(hessian_, "hessian", shape=(d, d))
+    xp = check_array(gradient, "gradient")
+    if gradient.ndim < 1:
+        raise ValueError(f"gradient must have shape (..., d), got {tuple(gradient.shape)}")
+    d = gradient.shape[-1]
+    check_array(hessian_, "hessian")
+    want = (*gradient.shape, d)
+    if tuple(hessian_.shape) != want:
+        raise ValueError(f"hessian must have shape {want}, got {tuple(hessian_.shape)}")
     if namespace(hessian_) is not xp:
         raise TypeError("gradient and hessian must come from one array library")
     return xp, d
@@ -71,7 +76,7 @@ def _check_g_H(gradient, hessian_):
 
 def _solve(xp, M, rhs):
     try:
-        return xp.linalg.solve(M, rhs[:, None])[:, 0]
+        return xp.linalg.solve(M, rhs[..., None])[..., 0]
     except (np.linalg.LinAlgError, RuntimeError):
         raise ValueError("the matrix H + damping * I is singular: increase damping") from None
 
@@ -88,13 +93,15 @@ def newton_step(gradient, hessian, damping: float = 0.0):
 
     Parameters
     ----------
-    gradient : (d,) float array
-    hessian : (d, d) float array, symmetric
+    gradient : (..., d) float array
+    hessian : (..., d, d) float array, symmetric
+        Leading axes, if any, hold a batch of independent problems (one step
+        for each of many starting points at once).
     damping : float >= 0
 
     Returns
     -------
-    (d,) array in the namespace of ``gradient``.
+    (..., d) array in the namespace of ``gradient``.
 
     Raises
     ------
@@ -123,7 +130,8 @@ def saddle_free_step(gradient, hessian, damping: float = 0.0):
     w = xp.abs(w) + lam
     if bool(xp.any(w == 0)):
         raise ValueError("the matrix |H| + damping * I is singular: increase damping")
-    return -(U @ ((U.T @ gradient) / w))
+    Ut = xp.matrix_transpose(U)
+    return -(U @ ((Ut @ gradient[..., None])[..., 0] / w)[..., None])[..., 0]
 
 
 def _device(x):

@@ -61,6 +61,15 @@ def test_damped_step_points_downhill_on_an_indefinite_hessian():
     assert g @ ps < 0
 
 
+def test_steps_take_a_batch_of_problems(rng):
+    M = rng.standard_normal((3, 2, 2))
+    H, g = M + np.swapaxes(M, 1, 2), rng.standard_normal((3, 2))
+    for step in (so.newton_step, so.saddle_free_step):
+        batch = step(g, H, 0.5)
+        one = np.stack([step(g[i], H[i], 0.5) for i in range(3)])
+        np.testing.assert_allclose(batch, one, rtol=1e-12)
+
+
 def test_saddle_free_parity(rng):
     M = rng.standard_normal((5, 5))
     H, g = M + M.T, rng.standard_normal(5)
@@ -250,8 +259,8 @@ def _raises(exc, msg, fn, *a, **k):
 def test_bad_inputs_are_refused():
     g, H = np.ones(2), np.eye(2)
     _raises(ValueError, "hessian must have shape (2, 2), got (3, 3)", so.newton_step, g, np.eye(3))
-    _raises(ValueError, "gradient must have 1 dimension(s), got shape (2, 1)",
-            so.newton_step, np.ones((2, 1)), H)
+    _raises(ValueError, "hessian must have shape (2, 1, 1), got (2, 2)", so.newton_step,
+            np.ones((2, 1)), H)
     _raises(ValueError, "damping must be a non-negative number, got -1.0",
             so.newton_step, g, H, -1.0)
     _raises(ValueError, "the matrix H + damping * I is singular: increase damping",
