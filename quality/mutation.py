@@ -381,6 +381,22 @@ def measure(module: str, path: Path, session: CleanSession | None) -> dict:
     }
 
 
+def recheck(result: dict, path: Path, session: CleanSession) -> dict:
+    """Run a module's survivors again in a clean session (after new tests were written)."""
+    survivors, new = [], dict(result)
+    for s in result["survivors"]:
+        verdict = session.status(s["mutant"], path)
+        print(f"  {s['mutant']}: was {s['status']}, a clean session says {verdict}", flush=True)
+        if verdict == "stale":
+            return result | {"complete": False}
+        new[s["status"]] -= 1
+        new[verdict] += 1
+        if verdict != "killed":
+            survivors.append(s | {"status": verdict})
+    date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return new | {"survivors": survivors, "complete": True, "stale": 0, "date": date}
+
+
 def _natural(mutant: str):
     head, _, n = mutant.rpartition("__mutmut_")
     return head, int(n) if n.isdigit() else 0
@@ -439,13 +455,27 @@ def main(argv=None):
     parser.add_argument("--max-children", type=int, default=1, help="parallel mutmut workers (default 1)")
     parser.add_argument("--no-rerun", action="store_true",
                         help="believe mutmut's survivors without the clean re-run (quicker, for iterating)")
+    parser.add_argument("--recheck", action="store_true",
+                        help="run only the survivors of the last run (still in mutants/) again in a clean "
+                             "session, with the tests as they are now")
     parser.add_argument("--report-only", action="store_true",
                         help="rewrite MUTATION.md from mutation.json and equivalent.txt, run nothing")
     args = parser.parse_args(argv)
     cfg = config()
     modules, left_out = module_files(cfg)
     results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
-    if not args.report_only:
+    if args.recheck:
+        chosen = select(modules, args.modules or [m for m in results if m in modules])
+        own_tests = [t for t in (Path("tests") / f"test_{p.stem}.py" for p in chosen.values())
+                     if (ROOT / t).exists()]
+        session = CleanSession(cfg, own_tests)
+        try:
+            for module, path in chosen.items():
+                results[module] = recheck(results[module], path, session)
+                RESULTS.write_text(json.dumps(results, indent=1, ensure_ascii=False) + "\n")
+        finally:
+            session.close()
+    elif not args.report_only:
         chosen = select(modules, args.modules)
         with_functions = {m: p for m, p in chosen.items() if "def " in (ROOT / p).read_text()}
         globs = [] if not args.modules else sorted({glob_for(m) for m in with_functions})
