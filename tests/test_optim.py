@@ -155,3 +155,96 @@ def test_last_batch_is_smaller_and_weighted(rng):
                   epochs=1, batch_size=4, rng=rng)
     full = float(nb.CrossEntropyLoss()(model.forward(X), y))
     assert hist.loss[0] == pytest.approx(full, rel=1e-12)
+
+
+def _reference_fit(model, X, Y, lr, epochs, batch_size, seed):
+    """fit's loop for MSE and plain SGD, written out in NumPy."""
+    rng, curve = np.random.default_rng(seed), []
+    for _ in range(epochs):
+        perm = rng.permutation(len(X))
+        total = 0.0
+        for s in range(0, len(X), batch_size):
+            idx = perm[s:s + batch_size]
+            out = model.forward(X[idx])
+            diff = out - Y[idx]
+            total += np.mean(diff ** 2) * len(idx)
+            model.backward(2 * diff / diff.size, input_grad=False)
+            for p in model.parameters():
+                p.data -= lr * p.grad
+        curve.append(total / len(X))
+    return curve
+
+
+@pytest.mark.parametrize("batch_size", [1, 7, 40])        # one sample, a ragged last batch, full batch
+def test_fit_with_matrix_targets_equals_the_loop_written_out(batch_size, rng):
+    X, Y = rng.standard_normal((30, 3)), rng.standard_normal((30, 2))
+    model = nb.mlp([3, 5, 2], "tanh", rng=rng)
+    twin = copy.deepcopy(model)
+    steps = []
+
+    class CountingSGD(nb.SGD):
+        def step(self):
+            steps.append(1)
+            super().step()
+
+    hist = nb.fit(model, nb.MSELoss(), CountingSGD(model.parameters(), lr=0.05), X, Y,
+                  epochs=3, batch_size=batch_size, rng=np.random.default_rng(9))
+    ref = _reference_fit(twin, X, Y, 0.05, 3, batch_size, 9)
+    np.testing.assert_allclose(hist.loss, ref, rtol=1e-12)
+    assert len(steps) == 3 * -(-30 // batch_size)
+    for p, q in zip(model.parameters(), twin.parameters(), strict=True):
+        np.testing.assert_allclose(p.data, q.data, rtol=1e-12)
+
+
+def test_fit_records_the_validation_loss_of_each_epoch(rng):
+    X, y = nb.data.blobs(40, rng=rng)
+    X_val, y_val = nb.data.blobs(15, rng=rng)
+    model = nb.mlp([2, 4, 2], "tanh", rng=rng)
+    expected_loss, expected_acc = [], []
+
+    def measure(epoch, m):
+        out = nb.predict(m, X_val)
+        expected_loss.append(float(nb.CrossEntropyLoss()(out, y_val)))
+        expected_acc.append(float(np.mean(np.argmax(out, axis=1) == y_val)))
+
+    hist = nb.fit(model, nb.CrossEntropyLoss(), nb.SGD(model.parameters(), lr=0.3), X, y,
+                  epochs=4, batch_size=8, rng=rng, X_val=X_val, y_val=y_val, callback=measure)
+    assert hist.val_loss == pytest.approx(expected_loss, rel=1e-14)
+    assert hist.val_acc == pytest.approx(expected_acc, rel=1e-14)
+    assert len(set(hist.val_loss)) == 4                   # the weights moved between epochs
+
+
+def test_fit_with_no_epoch_changes_nothing(rng):
+    X, y = nb.data.blobs(10, rng=rng)
+    model = nb.mlp([2, 3, 2], rng=rng)
+    before = [p.data.copy() for p in model.parameters()]
+    hist = nb.fit(model, nb.CrossEntropyLoss(), nb.SGD(model.parameters(), lr=0.1), X, y,
+                  epochs=0, batch_size=4, rng=rng, X_val=X, y_val=y)
+    assert hist.loss == hist.val_loss == hist.val_acc == [] and hist.epochs == []
+    for p, b in zip(model.parameters(), before, strict=True):
+        np.testing.assert_array_equal(p.data, b)
+
+
+def test_predict_runs_in_eval_mode_and_restores_training(rng):
+    seen = []
+
+    class Spy(nb.Identity):
+        def forward(self, z):
+            seen.append(self.training)
+            return super().forward(z)
+
+    model = nb.Sequential(nb.Linear(2, 2, rng=rng), Spy())
+    assert model.training
+    X = rng.standard_normal((3, 2))
+    np.testing.assert_allclose(nb.predict(model, X), model.layers[0].forward(X), rtol=1e-15)
+    assert seen == [False] and model.training and all(m.training for m in model.layers)
+
+
+def test_accuracy_thresholds_binary_logits_at_zero():
+    """One logit per sample: an argmax over one column would always say class 0 (here 1/2)."""
+    logits = np.array([[2.0], [-1.0], [0.5], [3.0]])
+    targets = np.array([[1.0], [0.0], [0.0], [1.0]])
+    assert nb.accuracy(logits, targets) == 0.75
+    assert nb.accuracy(logits[:, 0], targets[:, 0]) == 0.75
+    assert nb.accuracy(np.array([[0.0], [-0.0]]), np.array([[0.0], [0.0]])) == 1.0   # sigma(0) = 1/2 is 0
+    assert nb.accuracy(np.array([[0.1, 0.3, 0.2], [5.0, 1.0, 2.0]]), np.array([1, 2])) == 0.5
