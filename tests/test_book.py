@@ -198,3 +198,16 @@ def test_every_animation_and_slider_plays_without_a_kernel(site):
             knob.fill(str(0 if knob.input_value() == str(last) else last))
             assert image.get_attribute("src") != before, f"{page}: static slider {i} does not move"
         context.close()
+
+
+def test_every_chapter_page_launches_its_own_notebook(html):
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    repo = config["repository"]["url"].removeprefix("https://github.com/")
+    branch = config["repository"]["branch"]
+    for page in [p for p in _toc_pages() if p.startswith("chapters/")]:
+        text = (html / f"{page}.html").read_text()
+        colab = f'href="https://colab.research.google.com/github/{repo}/blob/{branch}/{page}.ipynb"'
+        binder = f'href="https://mybinder.org/v2/gh/{repo}/{branch}?urlpath=tree/{page}.ipynb"'
+        assert colab in text, f"{page} has no Colab button for its own notebook"
+        assert binder in text, f"{page} has no Binder button for its own notebook"
+        assert (ROOT / f"{page}.ipynb").is_file()
