@@ -66,6 +66,7 @@ __all__ = [
     "layers",
     "losses",
     "mlp",
+    "norm",
     "optim",
     "perceptron",
     "predict",

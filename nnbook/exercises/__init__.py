@@ -18,6 +18,7 @@ from .backprop import (
 from .convexity import check_classify_critical_point, check_hessian_vector_product, check_power_iteration
 from .feedback import Case, CheckResult, compare, run_check
 from .initialization import check_forward_stds, check_he_normal, check_orthogonal
+from .normalization import check_batchnorm_backward, check_batchnorm_forward
 from .perceptron import check_logistic_gradient, check_perceptron_epoch, check_perceptron_update
 from .second_order import check_damped_newton_step, check_quickprop_step
 from .sgd import check_adam_step, check_momentum_step
@@ -25,6 +26,7 @@ from .sgd import check_adam_step, check_momentum_step
 __all__ = ["Case", "CheckResult", "compare", "run_check"]
 __all__ += ["check_logistic_gradient", "check_perceptron_epoch", "check_perceptron_update"]
 __all__ += ["check_forward_stds", "check_he_normal", "check_orthogonal"]
+__all__ += ["check_batchnorm_backward", "check_batchnorm_forward"]
 __all__ += ["check_classify_critical_point", "check_hessian_vector_product", "check_power_iteration"]
 __all__ += ["check_linear_backward", "check_mlp_backward", "check_numerical_gradient", "check_rnn_backward",
             "check_softplus"]
