@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from nnbook import Backend, to_numpy
-from nnbook.backend import as_backend, check_array, check_rng, namespace
+from nnbook.backend import as_backend, best_device, check_array, check_rng, namespace
 
 
 def test_numpy_backend_defaults():
@@ -36,10 +36,11 @@ def test_namespace_matches_library():
 
 
 @pytest.mark.parametrize("kwargs, match", [
-    (dict(library="jax"), "library must be 'numpy' or 'torch', got 'jax'"),
-    (dict(dtype="float16"), r"dtype must be one of \('float32', 'float64'\), got 'float16'"),
-    (dict(library="numpy", device="cuda"), "device must be None or 'cpu' for NumPy, got 'cuda'"),
-    (dict(library="torch", device="mps"), "dtype must be 'float32' on Apple's MPS device"),
+    (dict(library="jax"), "^library must be 'numpy' or 'torch', got 'jax'$"),
+    (dict(dtype="float16"), r"^dtype must be one of \('float32', 'float64'\), got 'float16'$"),
+    (dict(library="numpy", device="cuda"), "^device must be None or 'cpu' for NumPy, got 'cuda'$"),
+    (dict(library="torch", device="mps"), r"^dtype must be 'float32' on Apple's MPS device \(it has no "
+     r"float64\), got 'float64'; use Backend\('torch', 'mps', 'float32'\)$"),
 ])
 def test_backend_refuses_bad_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):
@@ -82,3 +83,72 @@ def test_numpy_path_runs_without_torch():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["5", "False"]
+
+
+@pytest.mark.parametrize("library", ["numpy", "torch"])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_asarray_converts_dtypes(library, dtype):
+    bk = Backend(library, "cpu", dtype)
+    for x in (np.ones(3, dtype=np.float32), np.ones(3), [1.5, 2.0], torch.ones(3, dtype=torch.float16)):
+        a = bk.asarray(x)
+        assert str(a.dtype).removeprefix("torch.") == dtype, (x, a.dtype)
+        assert type(a) is (np.ndarray if library == "numpy" else torch.Tensor)
+    for labels in (np.array([0, 2], dtype=np.int32), [1, 0], torch.tensor([3], dtype=torch.int16)):
+        assert str(bk.asarray(labels).dtype).removeprefix("torch.") == "int64"
+    forced = bk.asarray(np.array([1.7, 2.2]), dtype=bk.xp.int32)
+    assert str(forced.dtype).removeprefix("torch.") == "int32"
+    np.testing.assert_array_equal(to_numpy(forced), [1, 2])
+    assert bk.float_dtype == getattr(bk.xp, dtype)
+    assert str(bk) == f"{library}:cpu:{dtype}"
+
+
+@pytest.mark.parametrize("library", ["numpy", "torch"])
+def test_tensors_that_require_grad_are_detached(library):
+    t = torch.tensor([1.0, -2.0], dtype=torch.float64, requires_grad=True)
+    a = Backend(library, "cpu").asarray(t * 3)
+    if library == "torch":
+        assert not a.requires_grad and a.grad_fn is None
+    np.testing.assert_array_equal(to_numpy(a), [3.0, -6.0])
+    np.testing.assert_array_equal(to_numpy(t), [1.0, -2.0])
+    assert isinstance(to_numpy(t), np.ndarray)
+    np.testing.assert_array_equal(to_numpy([1, 2]), [1, 2])
+
+
+def test_best_device_prefers_cuda_then_mps(monkeypatch):
+    """The availability checks are faked: the choice is tested on any machine."""
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: True)
+    assert best_device() == "cuda"
+    assert Backend("torch").device == "cuda" and Backend("torch", dtype="float32").device == "cuda"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert best_device() == "mps"
+    assert Backend("torch", dtype="float32").device == "mps"
+    with pytest.raises(ValueError, match=r"^dtype must be 'float32' on Apple's MPS device"):
+        Backend("torch")                                         # MPS has no float64
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
+    assert best_device() == "cpu"
+    monkeypatch.delattr(torch.backends, "mps")                   # a PyTorch built without MPS
+    assert best_device() == "cpu"
+
+
+def test_as_backend():
+    bk = Backend("torch", "cpu", "float32")
+    assert as_backend(bk) is bk
+    assert as_backend(None) == Backend()
+    assert as_backend("torch") == Backend("torch", best_device())
+    assert as_backend("numpy") == Backend("numpy", "cpu", "float64")
+
+
+def test_whole_messages_of_namespace_and_check_array():
+    with pytest.raises(TypeError, match=r"^arrays come from different libraries: array_api_compat\.numpy and "
+                                        r"array_api_compat\.torch; move them to one backend first$"):
+        namespace(np.ones(2), torch.ones(2))
+    with pytest.raises(TypeError, match=r"^namespace\(\) needs at least one array$"):
+        namespace()
+    with pytest.raises(TypeError, match=r"^x must be a NumPy array or torch\.Tensor, got list$"):
+        check_array([1.0], "x")
+    with pytest.raises(ValueError, match=r"^w must have shape \(2, N\), got \(2,\)$"):
+        check_array(np.ones(2), "w", shape=(2, None))
+    assert check_array(np.ones((2, 5)), "w", shape=(2, None)) is namespace(np.ones(1))
+    xp = check_array(torch.ones(2, dtype=torch.int64), "y", floating=False)
+    assert xp.__name__ == "array_api_compat.torch"
