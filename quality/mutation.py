@@ -263,7 +263,8 @@ class CleanSession:
         return p.returncode, p.stdout + p.stderr
 
     def status(self, mutant: str, path: Path) -> str:
-        """"killed", "survived", "timeout" or "stale" (the source changed since mutmut read it)."""
+        """"killed", "survived", "timeout" or "stale" (the source or the tests changed since mutmut
+        read them)."""
         import libcst as cst
         from mutmut.utils.format_utils import orig_function_and_class_names_from_key
 
@@ -284,6 +285,8 @@ class CleanSession:
             target.write_text(source)
         if rc is None:
             return "timeout"
+        if rc in (4, 5) and self._pytest(tests, timeout=timeout)[0] != 0:
+            return "stale"            # a usage error without the mutant too: a test was renamed since
         return "survived" if rc == 0 else "killed"
 
     def close(self):
