@@ -394,18 +394,20 @@ def measure(module: str, path: Path, session: CleanSession | None) -> dict:
 
 def recheck(result: dict, path: Path, session: CleanSession) -> dict:
     """Run a module's survivors again in a clean session (after new tests were written)."""
-    survivors, new = [], dict(result)
+    survivors, new, stale = [], dict(result), 0
     for s in result["survivors"]:
         verdict = session.status(s["mutant"], path)
         print(f"  {s['mutant']}: was {s['status']}, a clean session says {verdict}", flush=True)
         if verdict == "stale":
-            return result | {"complete": False}
+            stale += 1
+            survivors.append(s)
+            continue
         new[s["status"]] -= 1
         new[verdict] += 1
         if verdict != "killed":
             survivors.append(s | {"status": verdict})
     date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    return new | {"survivors": survivors, "complete": True, "stale": 0, "date": date}
+    return new | {"survivors": survivors, "complete": stale == 0, "stale": stale, "date": date}
 
 
 def _natural(mutant: str):
