@@ -85,31 +85,48 @@ def perceptron_explorer(n: int = 40, seed: int = 0):
     return Explorer(live, static)
 
 
+def _mlp_figure(X, y, seed, hidden, activation, epochs):
+    import matplotlib.pyplot as plt
+
+    n = X.shape[0]
+    rng = np.random.default_rng(seed)
+    model = mlp([2, hidden, 2], activation, rng=rng)
+    hist = fit(model, CrossEntropyLoss(), SGD(model.parameters(), lr=0.5, momentum=0.9),
+               X, y, epochs=epochs, batch_size=n, rng=rng)
+    acc = accuracy(predict(model, X), y)
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(9, 3.6))
+    plots.decision_boundary(lambda P: np.argmax(predict(model, P), axis=1), X, y, a1,
+                            title=f"{hidden} {activation} units: accuracy {acc:.2f}")
+    plots.training_curves(hist, a2, log=True)
+    return fig
+
+
 def mlp_explorer(n: int = 200, seed: int = 0):
     """Sliders for the width, activation and training length of an MLP on two moons.
 
     Each change trains a fresh 2-H-2 network (full-batch momentum SGD, well
-    under a second) and draws its decision regions and loss curve. Returns the
-    ``interactive`` widget.
+    under a second) and draws its decision regions and loss curve. Returns an
+    :class:`Explorer`; without a kernel, its width slider moves through
+    precomputed tanh networks trained for 300 epochs.
     """
     import matplotlib.pyplot as plt
     from ipywidgets import Dropdown, IntSlider, interactive
 
+    from .static_slider import static_slider
+
     X, y = data.moons(n, 0.15, rng=np.random.default_rng(seed))
 
     def show(hidden=8, activation="tanh", epochs=300):
-        rng = np.random.default_rng(seed)
-        model = mlp([2, hidden, 2], activation, rng=rng)
-        hist = fit(model, CrossEntropyLoss(), SGD(model.parameters(), lr=0.5, momentum=0.9),
-                   X, y, epochs=epochs, batch_size=n, rng=rng)
-        acc = accuracy(predict(model, X), y)
-        _, (a1, a2) = plt.subplots(1, 2, figsize=(9, 3.6))
-        plots.decision_boundary(lambda P: np.argmax(predict(model, P), axis=1), X, y, a1,
-                                title=f"{hidden} {activation} units: accuracy {acc:.2f}")
-        plots.training_curves(hist, a2, log=True)
+        _mlp_figure(X, y, seed, hidden, activation, epochs)
         plt.show()
 
-    return interactive(show, hidden=IntSlider(value=8, min=1, max=64, description="hidden units"),
-                    activation=Dropdown(options=[a for a in ACTIVATIONS if a != "sign"],
-                                        value="tanh", description="activation"),
-                    epochs=IntSlider(value=300, min=10, max=1000, step=10, description="epochs"))
+    live = interactive(show, hidden=IntSlider(value=8, min=1, max=64, description="hidden units"),
+                       activation=Dropdown(options=[a for a in ACTIVATIONS if a != "sign"],
+                                           value="tanh", description="activation"),
+                       epochs=IntSlider(value=300, min=10, max=1000, step=10, description="epochs"))
+    widths = [1, 2, 3, 4, 6, 8, 12, 16, 32, 64]
+    static = static_slider(lambda h: _mlp_figure(X, y, seed, h, "tanh", 300), widths,
+                           label="hidden units", name=f"mlp-explorer-{seed}", start=widths.index(8),
+                           alt="decision regions and loss curve of a 2-H-2 tanh network "
+                               "on the two moons")
+    return Explorer(live, static)

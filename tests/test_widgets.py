@@ -44,7 +44,10 @@ def test_perceptron_explorer_runs_across_its_sliders():
 
 
 def test_mlp_explorer_runs_for_every_activation():
-    w = mlp_explorer()
+    explorer = mlp_explorer()
+    html = explorer._repr_mimebundle_()["text/html"]
+    assert 'max="9"' in html and html.count("iVBOR") == 11           # 10 widths + the first
+    w = explorer.widget
     controls = _controls(w)
     assert set(controls) == {"hidden units", "activation", "epochs"}
     for act in controls["activation"].options:
