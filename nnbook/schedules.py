@@ -227,9 +227,9 @@ class OneCycleLR(LRScheduler):
         return (b - a) * p + a
 
     def lr_at(self, t):
-        if t >= self.total_steps:
-            raise ValueError(f"OneCycleLR was stepped {t} times, more than total_steps - 1 = "
-                             f"{self.total_steps - 1}")
+        if t > self.total_steps:        # PyTorch allows one step past the end, for the last step()
+            raise ValueError(f"OneCycleLR was stepped {t} times, more than total_steps = "
+                             f"{self.total_steps}")
         end_up = float(self.pct_start * self.total_steps) - 1
         if t <= end_up:
             return self._anneal(self.initial_lr, self.max_lr, t / end_up)

@@ -24,8 +24,8 @@ CASES = [
      {"start_factor": 0.01, "total_iters": 100}),
     ("LinearLR", {"start_factor": 1.0, "end_factor": 0.1, "total_iters": 250},
      {"start_factor": 1.0, "end_factor": 0.1, "total_iters": 250}),
-    ("OneCycleLR", {"max_lr": 0.4, "total_steps": STEPS + 1},
-     {"max_lr": 0.4, "total_steps": STEPS + 1, "cycle_momentum": False}),
+    ("OneCycleLR", {"max_lr": 0.4, "total_steps": STEPS},
+     {"max_lr": 0.4, "total_steps": STEPS, "cycle_momentum": False}),
     ("OneCycleLR", {"max_lr": 1.0, "total_steps": STEPS + 1, "pct_start": 0.25,
                     "anneal_strategy": "linear", "div_factor": 10, "final_div_factor": 100},
      {"max_lr": 1.0, "total_steps": STEPS + 1, "pct_start": 0.25, "anneal_strategy": "linear",
@@ -103,8 +103,8 @@ def _opt():
      ValueError, "anneal_strategy must be 'cos' or 'linear', got 'cosine'"),
     (lambda: schedules.OneCycleLR(_opt(), max_lr=0.1, total_steps=3), ValueError,
      "pct_start * total_steps must be > 1 (the rise needs a step), got 0.3 * 3 = 0.9"),
-    (lambda: schedules.OneCycleLR(_opt(), max_lr=0.1, total_steps=10).rates(11), ValueError,
-     "OneCycleLR was stepped 10 times, more than total_steps - 1 = 9"),
+    (lambda: schedules.OneCycleLR(_opt(), max_lr=0.1, total_steps=10).rates(12), ValueError,
+     "OneCycleLR was stepped 11 times, more than total_steps = 10"),
 ])
 def test_bad_arguments_refused(call, exc, msg):
     with pytest.raises(exc, match="^" + re.escape(msg) + "$"):
