@@ -170,29 +170,45 @@ def gradient_profile(activation: str, depth: int, gain: float, *, width: int = 6
     return layer_gradient_norms(model, CrossEntropyLoss(), X, y)
 
 
+def _gradient_flow_figure(seed, activation, depth, gain):
+    import matplotlib.pyplot as plt
+
+    norms = gradient_profile(activation, depth, gain, seed=seed)
+    fig, ax = plt.subplots(figsize=(6, 3.6), layout="constrained")
+    gradient_norms({activation: norms}, ax,
+                   title=f"{activation}, {depth} hidden layers, weight scale {gain:.2f}")
+    ax.set_ylim(1e-12, 1e4)
+    return fig
+
+
 def gradient_flow_explorer(seed: int = 0):
     """Choose the activation, the depth and the weight scale; see the gradient norm per layer.
 
-    Returns the ``interactive`` widget (display it as the last expression of a
-    cell). Each change builds a fresh network and runs one forward and one
-    backward pass (a few milliseconds).
+    Returns a :class:`nnbook.widgets.Explorer` (display it as the last expression
+    of a cell). Live, each change builds a fresh network and runs one forward and
+    one backward pass (a few milliseconds); without a kernel, a slider steps through
+    the activations at 10 hidden layers and weight scale 1.
     """
     import matplotlib.pyplot as plt
     from ipywidgets import Dropdown, FloatLogSlider, IntSlider, interactive
 
+    from .static_slider import static_slider
+    from .widgets import Explorer
+
     def show(activation="sigmoid", depth=10, gain=1.0):
-        norms = gradient_profile(activation, depth, gain, seed=seed)
-        _, ax = plt.subplots(figsize=(6, 3.6), layout="constrained")
-        gradient_norms({activation: norms}, ax,
-                       title=f"{activation}, {depth} hidden layers, weight scale {gain:.2f}")
-        ax.set_ylim(1e-12, 1e4)
+        _gradient_flow_figure(seed, activation, depth, gain)
         plt.show()
 
     names = [a for a in ACTIVATIONS if a not in ("sign", "identity")]
-    return interactive(
+    live = interactive(
         show,
         activation=Dropdown(options=names, value="sigmoid", description="activation"),
         depth=IntSlider(value=10, min=1, max=40, description="hidden layers"),
         gain=FloatLogSlider(value=1.0, base=10, min=-0.5, max=0.5, step=0.05,
                             description="weight scale"),
     )
+    static = static_slider(lambda a: _gradient_flow_figure(seed, a, 10, 1.0), names,
+                           label="activation", name=f"gradient-flow-{seed}",
+                           start=names.index("sigmoid"),
+                           alt="gradient norm per layer of a 10-layer network at initialisation")
+    return Explorer(live, static)

@@ -262,7 +262,11 @@ def test_gradient_profile_and_explorer(agg):
 
     norms = pa.gradient_profile("sigmoid", 4, 1.0, n=32)
     assert len(norms) == 5 and norms[0] < norms[-2] < norms[-1]
-    w = pa.gradient_flow_explorer()
+    explorer = pa.gradient_flow_explorer()
+    html = explorer._repr_mimebundle_()["text/html"]
+    names = [c for c in explorer.widget.children if getattr(c, "description", "") == "activation"]
+    assert html.count("iVBOR") == len(names[0].options) + 1       # one frame per activation
+    w = explorer.widget
     controls = {c.description: c for c in w.children if getattr(c, "description", "")}
     assert set(controls) == {"activation", "hidden layers", "weight scale"}
     assert "sign" not in controls["activation"].options
