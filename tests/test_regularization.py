@@ -1,0 +1,213 @@
+"""Regularization: the L2 penalty and its gradient, early stopping, stratified splits."""
+
+import re
+
+import numpy as np
+import pytest
+import torch
+
+import nnbook as nb
+from nnbook import to_numpy
+from nnbook.gradcheck import numerical_gradient
+from nnbook.regularization import (
+    EarlyStopping,
+    add_l2_grad,
+    fit_early_stopping,
+    l2_penalty,
+    stratified_indices,
+    train_val_test_split,
+    weights,
+)
+
+
+def whole(message):
+    """The whole message, as a regular expression."""
+    return "^" + re.escape(message) + "$"
+
+
+def _net(backend=None, seed=0):
+    return nb.mlp([4, 8, 3], "tanh", rng=np.random.default_rng(seed), backend=backend)
+
+
+def test_weights_are_the_matrices_only():
+    net = _net()
+    assert [p.name for p in weights(net)] == ["W", "W"]
+
+
+def test_l2_penalty_value_and_gradient_check(backend):
+    net = _net(backend)
+    ws = weights(net)
+    lam = 0.3
+    expected = 0.5 * lam * sum(float((to_numpy(p.data) ** 2).sum()) for p in ws)
+    assert l2_penalty(ws, lam) == pytest.approx(expected, rel=1e-14)
+    add_l2_grad(ws, lam)
+    for p in ws:
+        np.testing.assert_allclose(to_numpy(p.grad), lam * to_numpy(p.data), rtol=1e-15)
+    if backend.library == "numpy":
+        for p in ws:
+            num = numerical_gradient(lambda: l2_penalty(ws, lam), p.data)
+            rel = np.abs(num - p.grad).max() / np.abs(p.grad).max()
+            assert rel < 1e-7
+
+
+def test_add_l2_grad_adds_to_existing_gradient():
+    net = _net()
+    ws = weights(net)
+    for p in ws:
+        p.grad = np.ones(p.shape)
+    add_l2_grad(ws, 0.1)
+    for p in ws:
+        np.testing.assert_allclose(p.grad, 1 + 0.1 * p.data)
+
+
+def test_l2_matches_torch_sgd_weight_decay():
+    """Penalty gradient + SGD equals torch.optim.SGD(weight_decay=lam) on the weights."""
+    rng = np.random.default_rng(0)
+    W0 = rng.normal(size=(3, 4))
+    g = rng.normal(size=(3, 4))
+    lam, lr = 0.05, 0.1
+    p = nb.layers.Parameter(W0.copy(), "W")
+    p.grad = g.copy()
+    add_l2_grad([p], lam)
+    opt = nb.SGD([p], lr=lr)
+    opt.step()
+    Wt = torch.tensor(W0, requires_grad=True)
+    topt = torch.optim.SGD([Wt], lr=lr, weight_decay=lam)
+    Wt.grad = torch.tensor(g)
+    topt.step()
+    np.testing.assert_allclose(p.data, Wt.detach().numpy(), rtol=1e-14)
+
+
+def test_l2_bad_inputs():
+    with pytest.raises(ValueError, match=whole("lam must be a non-negative number, got -1.0")):
+        l2_penalty(weights(_net()), -1)
+    with pytest.raises(TypeError, match=whole("params[0] must be a Parameter, got ndarray")):
+        add_l2_grad([np.ones(3)], 0.1)
+    with pytest.raises(TypeError, match=whole("params must be a list of Parameters, got int")):
+        l2_penalty(3, 0.1)
+
+
+def _data(seed=0, n=60):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 4))
+    y = (X[:, 0] > 0).astype(np.int64) + (X[:, 1] > 1)
+    return X, y
+
+
+def test_early_stopping_callback_tracks_the_best_epoch_and_restores():
+    X, y = _data()
+    Xv, yv = _data(1)
+    net = _net()
+    stopper = EarlyStopping(Xv, yv, nb.CrossEntropyLoss(), patience=3)
+    snapshots = {}
+
+    def callback(epoch, model):
+        stopper(epoch, model)
+        snapshots[epoch] = [p.data.copy() for p in model.parameters()]
+
+    h = nb.fit(net, nb.CrossEntropyLoss(), nb.SGD(net.parameters(), lr=0.5), X, y, epochs=40,
+               batch_size=10, rng=np.random.default_rng(0), X_val=Xv, y_val=yv,
+               callback=callback)
+    np.testing.assert_allclose(stopper.losses, h.val_loss, rtol=1e-12)
+    assert stopper.best_epoch == int(np.argmin(h.val_loss)) + 1
+    assert stopper.best_loss == pytest.approx(min(h.val_loss))
+    stopper.restore(net)
+    for p, s in zip(net.parameters(), snapshots[stopper.best_epoch], strict=True):
+        np.testing.assert_array_equal(p.data, s)
+
+
+def test_should_stop_after_patience_epochs_without_improvement():
+    class FakeLoss:
+        def __init__(self, values):
+            self.values = iter(values)
+
+        def forward(self, out, y):
+            return next(self.values)
+
+    stopper = EarlyStopping(np.zeros((1, 4)), np.zeros(1, dtype=np.int64),
+                            FakeLoss([5, 4, 4.5, 3.9, 4, 4, 4]), patience=3)
+    net = _net()
+    stops = []
+    for epoch in range(1, 8):
+        stopper(epoch, net)
+        stops.append(stopper.should_stop)
+    assert stopper.best_epoch == 4 and stopper.best_loss == 3.9
+    assert stops == [False] * 6 + [True]
+
+
+@pytest.mark.parametrize("lib", ["numpy", "torch"])
+def test_fit_early_stopping_is_fit_cut_at_the_stop(lib):
+    X, y = _data()
+    Xv, yv = _data(1)
+    bk = nb.Backend(lib)
+    X, y, Xv, yv = bk.asarray(X), bk.asarray(y), bk.asarray(Xv), \
+        bk.asarray(yv)
+    a = _net(bk)
+    h_full = nb.fit(a, nb.CrossEntropyLoss(), nb.SGD(a.parameters(), lr=0.5), X, y, epochs=60,
+                    batch_size=10, rng=np.random.default_rng(0), X_val=Xv, y_val=yv)
+    b = _net(bk)
+    h, stopper = fit_early_stopping(b, nb.CrossEntropyLoss(), nb.SGD(b.parameters(), lr=0.5),
+                                    X, y, Xv, yv, max_epochs=60, batch_size=10,
+                                    rng=np.random.default_rng(0), patience=5)
+    n = len(h.loss)
+    assert n < 60
+    np.testing.assert_allclose(h.val_loss, h_full.val_loss[:n], rtol=1e-10)
+    best = int(np.argmin(h.val_loss)) + 1
+    assert stopper.best_epoch == best and n == best + 5
+    val = float(nb.CrossEntropyLoss()(nb.predict(b, Xv), yv))
+    assert val == pytest.approx(h.val_loss[best - 1], rel=1e-10)
+
+
+def test_early_stopping_bad_inputs():
+    X, y = _data()
+    with pytest.raises(ValueError, match=whole("patience must be a positive int, got 0")):
+        EarlyStopping(X, y, nb.CrossEntropyLoss(), patience=0)
+    with pytest.raises(TypeError, match=whole(
+            "loss_fn must be an nnbook loss (e.g. nb.CrossEntropyLoss()), got str")):
+        EarlyStopping(X, y, "ce")
+    with pytest.raises(RuntimeError, match=whole(
+            "EarlyStopping.restore called before any epoch was seen")):
+        EarlyStopping(X, y, nb.CrossEntropyLoss()).restore(_net())
+
+
+def test_stratified_split_keeps_class_shares_and_covers_everything():
+    y = np.repeat(np.arange(3), [50, 30, 20])
+    parts = stratified_indices(y, [0.6, 0.2, 0.2], rng=np.random.default_rng(0))
+    assert sorted(np.concatenate(parts).tolist()) == list(range(100))
+    assert [np.bincount(y[p], minlength=3).tolist() for p in parts] == \
+        [[30, 18, 12], [10, 6, 4], [10, 6, 4]]
+    again = stratified_indices(y, [0.6, 0.2, 0.2], rng=np.random.default_rng(0))
+    assert all(np.array_equal(a, b) for a, b in zip(parts, again, strict=True))
+
+
+def test_train_val_test_split():
+    X = np.arange(200.0).reshape(100, 2)
+    y = np.repeat(np.arange(4), 25)
+    s = train_val_test_split(X, y, val_fraction=0.2, test_fraction=0.2,
+                             rng=np.random.default_rng(0))
+    assert (len(s.y_train), len(s.y_val), len(s.y_test)) == (60, 20, 20)
+    assert np.bincount(s.y_val).tolist() == [5, 5, 5, 5]
+    rows = np.concatenate([s.X_train, s.X_val, s.X_test])[:, 0]
+    assert sorted(rows.tolist()) == list(np.arange(0.0, 200.0, 2.0))
+    plain = train_val_test_split(X, y, val_fraction=0.2, test_fraction=0.3, stratify=False,
+                                 rng=np.random.default_rng(0))
+    assert (len(plain.y_train), len(plain.y_val), len(plain.y_test)) == (50, 20, 30)
+
+
+def test_split_bad_inputs():
+    X, y = np.zeros((10, 2)), np.arange(10) % 2
+    rng = np.random.default_rng(0)
+    with pytest.raises(ValueError, match=whole(
+            "val_fraction + test_fraction must be below 1 (something must be left to train on), "
+            "got 1")):
+        train_val_test_split(X, y, val_fraction=0.5, test_fraction=0.5, rng=rng)
+    with pytest.raises(ValueError, match=whole("val_fraction must lie in (0, 1), got 0.0")):
+        train_val_test_split(X, y, val_fraction=0, test_fraction=0.5, rng=rng)
+    with pytest.raises(ValueError, match=whole("X and y must have the same length, got 10 and 9")):
+        train_val_test_split(X, y[:9], val_fraction=0.2, test_fraction=0.2, rng=rng)
+    with pytest.raises(ValueError, match=whole(
+            "fractions must be at least 2 positive numbers summing to 1, got [0.5, 0.6]")):
+        stratified_indices(y, [0.5, 0.6], rng=rng)
+    with pytest.raises(ValueError, match=whole(
+            "y must be a 1-D array of integer labels, got shape (10,) and dtype float64")):
+        stratified_indices(y.astype(float), [0.5, 0.5], rng=rng)
