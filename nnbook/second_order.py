@@ -205,6 +205,9 @@ class Trace:
         Evaluations of the objective (with its gradient), rejected trials included.
     dampings : list of float
         The damping :math:`\\lambda` of each accepted step (damped methods).
+    evaluations_at : (k + 1,) NumPy array of int
+        Evaluations of the objective spent up to each iterate (cumulative; Hessians
+        not counted).
     """
 
     x: object
@@ -213,6 +216,7 @@ class Trace:
     grad_norms: np.ndarray
     evaluations: int
     dampings: list = field(default_factory=list)
+    evaluations_at: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))
 
 
 def _check_objective(f, methods):
@@ -238,15 +242,18 @@ def _norm(xp, v):
 class _Recorder:
     def __init__(self):
         self.path, self.losses, self.grad_norms, self.dampings = [], [], [], []
+        self.evals = []
 
-    def add(self, x, loss, gnorm=float("nan")):
+    def add(self, x, loss, gnorm=float("nan"), evals=0):
         self.path.append(np.asarray(to_numpy(x), dtype=float))
         self.losses.append(float(loss))
         self.grad_norms.append(gnorm)
+        self.evals.append(evals)
 
     def trace(self, x, evaluations):
         return Trace(x, np.stack(self.path), np.asarray(self.losses),
-                     np.asarray(self.grad_norms), evaluations, self.dampings)
+                     np.asarray(self.grad_norms), evaluations, self.dampings,
+                     np.asarray(self.evals, dtype=int))
 
 
 # --------------------------------------------------------------------------
@@ -307,7 +314,7 @@ def newton(f, x0, steps: int, *, damping: float = 0.0, adaptive: bool = False,
         gn = _norm(xp, g)
         if gn <= tol:
             break
-        rec.add(x, loss, gn)
+        rec.add(x, loss, gn, evals)
         if not adaptive:
             x = x + step_fn(g, H, lam)
             loss = float(f.value(x))
@@ -330,7 +337,7 @@ def newton(f, x0, steps: int, *, damping: float = 0.0, adaptive: bool = False,
             lam *= factor
         else:
             break                                   # no step lowers f: stop where we are
-    rec.add(x, loss, _norm(xp, f.gradient(x)))
+    rec.add(x, loss, _norm(xp, f.gradient(x)), evals)
     return rec.trace(x, evals)
 
 
@@ -471,7 +478,7 @@ def bfgs(f, x0, steps: int, *, tol: float = 0.0) -> Trace:
         gn = _norm(xp, g)
         if gn <= tol:
             break
-        rec.add(x, loss, gn)
+        rec.add(x, loss, gn, evals)
         p = -(B @ g)
         t, new_loss, g_new, n = _wolfe(f, x, loss, g, p, 1.0)
         evals += n
@@ -489,7 +496,7 @@ def bfgs(f, x0, steps: int, *, tol: float = 0.0) -> Trace:
             V = eye - rho * (s[:, None] * y[None, :])
             B = V @ B @ V.T + rho * (s[:, None] * s[None, :])
         x, loss, g = x_new, new_loss, g_new
-    rec.add(x, loss, _norm(xp, g))
+    rec.add(x, loss, _norm(xp, g), evals)
     return rec.trace(x, evals)
 
 
@@ -542,7 +549,7 @@ def lbfgs(f, x0, steps: int, *, history: int = 10, lr: float = 1.0,
         gn = _norm(xp, g)
         if gn <= tol:
             break
-        rec.add(x, loss, gn)
+        rec.add(x, loss, gn, evals)
         q = -g
         alphas = []
         for s, y, r in zip(reversed(S), reversed(Y), reversed(rho), strict=True):
@@ -575,7 +582,7 @@ def lbfgs(f, x0, steps: int, *, history: int = 10, lr: float = 1.0,
             rho.append(1.0 / ys)
             h0 = ys / float(y @ y)
         x, loss, g = x_new, new_loss, g_new
-    rec.add(x, loss, _norm(xp, g))
+    rec.add(x, loss, _norm(xp, g), evals)
     return rec.trace(x, evals)
 
 
