@@ -20,6 +20,7 @@ from .feedback import Case, CheckResult, compare, run_check
 from .initialization import check_forward_stds, check_he_normal, check_orthogonal
 from .normalization import check_batchnorm_backward, check_batchnorm_forward
 from .perceptron import check_logistic_gradient, check_perceptron_epoch, check_perceptron_update
+from .regularization import check_dropout_forward, check_early_stopping
 from .second_order import check_damped_newton_step, check_quickprop_step
 from .sgd import check_adam_step, check_momentum_step
 
@@ -33,3 +34,4 @@ __all__ += ["check_linear_backward", "check_mlp_backward", "check_numerical_grad
 __all__ += ["check_leaky_relu_backward", "check_prelu_slope_grad", "check_softmax_backward"]
 __all__ += ["check_adam_step", "check_momentum_step"]
 __all__ += ["check_damped_newton_step", "check_quickprop_step"]
+__all__ += ["check_dropout_forward", "check_early_stopping"]
