@@ -198,7 +198,7 @@ def momentum_explorer(kappa: float = 30.0, steps: int = 60):
     Returns the ``interactive`` widget (display it as the last expression of a cell).
     """
     import matplotlib.pyplot as plt
-    from ipywidgets import Checkbox, FloatLogSlider, FloatSlider, interactive
+    from ipywidgets import Checkbox, FloatSlider, SelectionSlider, interactive
 
     def show(kappa=kappa, lr_factor=1.0, momentum=0.9, nesterov=False):
         momentum_panels(kappa, lr_factor * 2.0 / (1.0 + kappa), momentum, steps,
@@ -207,7 +207,9 @@ def momentum_explorer(kappa: float = 30.0, steps: int = 60):
 
     return interactive(
         show,
-        kappa=FloatLogSlider(value=kappa, base=10, min=0, max=3, step=0.1, description="κ"),
+        kappa=SelectionSlider(options=sorted({1.0, 3.0, 10.0, 30.0, 100.0, 300.0, 1000.0,
+                                              float(kappa)}),
+                              value=float(kappa), description="κ"),
         lr_factor=FloatSlider(value=1.0, min=0.1, max=1.2, step=0.05,
                               description="η / η_opt"),
         momentum=FloatSlider(value=0.9, min=0.0, max=0.99, step=0.01, description="β"),
