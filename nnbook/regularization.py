@@ -25,6 +25,7 @@ from .optim import History, _check_model, _forward_eval, fit
 
 __all__ = [
     "EarlyStopping",
+    "ErrorCurves",
     "ThreeWaySplit",
     "add_l2_grad",
     "fit_early_stopping",
@@ -197,6 +198,36 @@ def fit_early_stopping(model: Module, loss_fn, optimizer, X, y, X_val, y_val, *,
             break
     stopper.restore(model)
     return history, stopper
+
+
+class ErrorCurves:
+    """A ``fit`` callback that records the training and validation error of every epoch.
+
+    Both are measured in eval mode (dropout off) on the whole set after the
+    epoch, so the training error is that of the final weights of the epoch,
+    not the running average over minibatches that ``History.loss`` holds.
+
+    Attributes
+    ----------
+    train_error, val_error : list of float, one per epoch (1 - accuracy)
+    val_loss : list of float, one per epoch (empty without ``loss_fn``)
+    """
+
+    def __init__(self, X_train, y_train, X_val, y_val, loss_fn=None):
+        self.sets = ((X_train, y_train), (X_val, y_val))
+        self.loss_fn = loss_fn
+        self.train_error: list[float] = []
+        self.val_error: list[float] = []
+        self.val_loss: list[float] = []
+
+    def __call__(self, epoch: int, model: Module):
+        from .optim import _accuracy
+
+        for (X, y), curve in zip(self.sets, (self.train_error, self.val_error), strict=True):
+            out = _forward_eval(model, X, "X")
+            curve.append(1.0 - _accuracy(out, y))
+        if self.loss_fn is not None:
+            self.val_loss.append(float(self.loss_fn.forward(out, y)))
 
 
 # --------------------------------------------------------------------------
