@@ -402,6 +402,9 @@ class LeakyReLU(_Activation):
 
     _backward = staticmethod(leaky_relu_backward)
 
+    def piece(self):
+        return self._cache                                # the local slope, 1 or a
+
     def extra_repr(self):
         return f"negative_slope={self.negative_slope:g}"
 
@@ -436,6 +439,9 @@ class PReLU(_Activation):
             raise RuntimeError("PReLU.backward called before forward")
         dz, self.a.grad = prelu_backward(dout, self._cache)
         return dz
+
+    def piece(self):
+        return None if self._cache is None else self._cache[1]   # the mask [z > 0]
 
     def extra_repr(self):
         return f"num_parameters={self.a.shape[0]}"
@@ -543,6 +549,9 @@ class Maxout(Module):
         if self._cache is None:
             raise RuntimeError("Maxout.backward called before forward")
         return self.linear.backward(maxout_backward(dout, self._cache), input_grad)
+
+    def piece(self):
+        return None if self._cache is None else self._cache[0]   # the winning pieces
 
     def children(self):
         return [("linear", self.linear)]

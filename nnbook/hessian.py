@@ -23,10 +23,14 @@ power (subspace) iteration (:func:`top_eigenvalues`).
 ``torch.autograd.functional.hessian`` differentiate it twice: the independent
 oracle for all of the above.
 
-ReLU networks: the loss is only piecewise smooth in :math:`\theta`. Where no
-unit's pre-activation is within :math:`\varepsilon` of 0 the difference quotient
-equals the Hessian of the current piece (ReLU's second derivative is 0), which is
-what autograd returns too.
+ReLU networks: the loss is only piecewise smooth in :math:`\theta`. On each
+linear piece of the network (each *activation pattern*: which ReLUs are on) it is
+smooth, and its Hessian there is what autograd returns. A step that crosses a kink
+would add a jump of the gradient divided by :math:`2h`, which is huge, and a
+Lanczos iteration finds exactly the directions that cross kinks. So :func:`hvp`
+records the pattern at :math:`\theta` (``Module.piece()`` of every ReLU, leaky
+ReLU, PReLU and maxout) and halves the step until neither :math:`\theta \pm h v`
+leaves it; the quotient is then the Hessian of the current piece.
 """
 
 from __future__ import annotations
@@ -175,6 +179,19 @@ def _default_eps(dtype_name: str) -> float:
     return float(np.finfo(dtype_name).eps) ** (1.0 / 3.0)
 
 
+def _pieces(model):
+    """The activation pattern of the last forward: one array per piecewise-linear module."""
+    return [p for p in (m.piece() for m in model._modules()) if p is not None]
+
+
+def _same_pieces(a, b, xp) -> bool:
+    return all(bool(xp.all(u == v)) for u, v in zip(a, b, strict=True))
+
+
+# Steps along v are halved at most this often to stay on the current linear piece.
+_MAX_HALVINGS = 30
+
+
 def _hvp(model, loss_fn, X, y, theta, v, eps):
     xp = model.backend.xp
     norm = float(xp.linalg.vector_norm(v))
@@ -182,12 +199,32 @@ def _hvp(model, loss_fn, X, y, theta, v, eps):
         return xp.zeros_like(v)
     h = eps / norm                              # a step of length eps along v
     params = model.parameters()
-    _write(params, theta + h * v, xp)
-    _, g_plus = _gradient(model, loss_fn, X, y, params)
-    _write(params, theta - h * v, xp)
-    _, g_minus = _gradient(model, loss_fn, X, y, params)
     _write(params, theta, xp)
-    return (g_plus - g_minus) / (2.0 * h)
+    _loss(model, loss_fn, X, y)
+    base = _pieces(model)                        # empty for smooth networks
+
+    def gradient_at(step):
+        _write(params, theta + step * v, xp)
+        _, g = _gradient(model, loss_fn, X, y, params)
+        return g, _same_pieces(base, _pieces(model), xp)
+
+    for attempt in range(_MAX_HALVINGS + 1):
+        g_plus, plus_ok = gradient_at(h)
+        g_minus, minus_ok = gradient_at(-h)
+        if (plus_ok and minus_ok) or attempt == _MAX_HALVINGS:
+            break
+        h /= 2.0                                 # a kink lies within h: step closer
+    _write(params, theta, xp)
+    if plus_ok and minus_ok:
+        return (g_plus - g_minus) / (2.0 * h)
+    # theta sits (numerically) on a kink: a one-sided quotient on a side that stays put.
+    _, g0 = _gradient(model, loss_fn, X, y, params)
+    if plus_ok:
+        return (g_plus - g0) / h
+    if minus_ok:
+        return (g0 - g_minus) / h
+    raise RuntimeError("hvp: every step along v changes the activation pattern; "
+                       "the loss is not twice differentiable at these parameters")
 
 
 def _eps(model, eps):

@@ -264,6 +264,16 @@ class Module:
             m.backend = bk
         return self
 
+    def piece(self):
+        """Which linear piece the last forward used, for piecewise-linear modules.
+
+        A ReLU is linear on each side of 0; the boolean mask :math:`[z > 0]` of
+        its last forward names the piece (the *activation pattern*). Smooth
+        modules return ``None``. Finite differences of the gradient are only
+        valid while every module stays on its piece (see :mod:`nnbook.hessian`).
+        """
+        return None
+
     def _modules(self):
         """This module and all the modules below it."""
         yield self
@@ -387,6 +397,9 @@ class ReLU(_Activation):
 
     _forward = staticmethod(relu_forward)
     _backward = staticmethod(relu_backward)
+
+    def piece(self):
+        return self._cache                                # the mask [z > 0]
 
 
 ACTIVATIONS = {"identity": Identity, "sign": Sign, "sigmoid": Sigmoid,
