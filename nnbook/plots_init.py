@@ -50,8 +50,18 @@ def _ax(ax, figsize=(5, 3.6)):
     return ax
 
 
+def _log_axis(ax, ylim):
+    """Log scale with the limits ``ylim``; over a wide range, a tick every 10 decades."""
+    ax.set_yscale("log")
+    ax.set_ylim(*ylim)
+    lo, hi = np.log10(ylim)
+    if hi - lo > 30:
+        ax.set_yticks(10.0 ** np.arange(np.ceil(lo / 10) * 10, hi + 1, 10))
+        ax.minorticks_off()
+
+
 def signal_panel(stats_by_name: dict, ax=None, *, which: str = "preact_std", title: str = "",
-                 ylim=(1e-25, 1e25), styles: dict | None = None, legend: bool = False,
+                 ylim=(1e-50, 1e50), styles: dict | None = None, legend: bool = False,
                  band: bool = True):
     r"""One panel: a per-layer statistic (``which``, a :class:`~nnbook.signal.SignalStats` field)
     against the layer index, on a log scale, one line per entry of ``stats_by_name``.
@@ -66,8 +76,7 @@ def signal_panel(stats_by_name: dict, ax=None, *, which: str = "preact_std", tit
         ax.plot(layers, values, label=name, **styles.get(name, {}))
     if band:
         ax.axhspan(0.1, 10, color="0.9", zorder=0)
-    ax.set_yscale("log")
-    ax.set_ylim(*ylim)
+    _log_axis(ax, ylim)
     ax.set_xlabel("layer $l$")
     ax.set_title(title)
     if legend:
@@ -75,7 +84,7 @@ def signal_panel(stats_by_name: dict, ax=None, *, which: str = "preact_std", tit
     return ax
 
 
-def signal_grid(results: dict, *, ylim=(1e-25, 1e25)):
+def signal_grid(results: dict, *, ylim=(1e-50, 1e50)):
     r"""A grid: one row per activation, forward :math:`\mathrm{std}(z_l)` left and
     backward :math:`\mathrm{std}(\delta_l)` right; every panel on the same log axis.
 
@@ -97,31 +106,39 @@ def signal_grid(results: dict, *, ylim=(1e-25, 1e25)):
     return fig
 
 
-def singular_value_histograms(spectra: dict, *, floor: float = 1e-20,
-                              bins=None):
+def singular_value_histograms(spectra: dict, *, rtol: float = 1e-13, bins=None):
     r"""Histograms of :math:`\log_{10}` of Jacobian singular values, one panel per key.
 
-    ``spectra[panel][label]`` is an array of singular values. Values below
-    ``floor`` (float64 cannot resolve them relative to the largest) are counted
-    in the first bin. All panels share the x range and the y scale (fraction of
-    singular values per bin). Returns the figure.
+    ``spectra[panel][label]`` is a ``(K, n)`` array of singular values, one row per
+    Jacobian. Values below ``rtol`` times the largest of their row are not
+    resolved by float64 (round-off, or the exact zeros of a rank-deficient
+    Jacobian): they are counted in a separate bar at the left, in the grey
+    "unresolved" strip. The bins have width 1/2 and one is centred on 0, so an
+    exact isometry is one bar. All panels share the x range and the y scale
+    (fraction of singular values per bin). Returns the figure.
     """
     import matplotlib.pyplot as plt
 
-    bins = np.linspace(-20, 2, 45) if bins is None else bins
+    bins = np.arange(-16.25, 2.3, 0.5) if bins is None else bins
     fig, axes = plt.subplots(1, len(spectra), figsize=(3.5 * len(spectra), 4.0),
                              sharex=True, sharey=True, squeeze=False)
     colors = ["tab:orange", "tab:blue", "tab:green"]
     for ax, (panel, by_label) in zip(axes[0], spectra.items(), strict=True):
         for color, (label, sv) in zip(colors, by_label.items(), strict=False):
-            logs = np.log10(np.maximum(np.ravel(sv), floor))
+            sv = np.atleast_2d(sv)
+            floor = rtol * sv.max(axis=1, keepdims=True)
+            logs = np.where(sv < floor, bins[0] + 0.25,
+                            np.log10(np.maximum(sv, floor))).ravel()
             weights = np.full(logs.shape, 1.0 / logs.size)
             ax.hist(logs, bins=bins, weights=weights, histtype="stepfilled", alpha=0.45,
                     color=color, label=label)
+        ax.axvspan(bins[0], bins[1], color="0.85", zorder=0)
         ax.axvline(0.0, color="0.3", lw=0.8, ls=":")
         ax.set_title(panel)
         ax.set_xlabel(r"$\log_{10}$ singular value of $J$")
-        ax.legend(loc="upper left", fontsize=7)
+        ax.legend(loc="upper center", fontsize=7)
+    axes[0, 0].text(bins[0] + 0.6, 1.0, "unresolved by float64\n(exact 0 for ReLU)",
+                    fontsize=7, va="top", rotation=90)
     axes[0, 0].set_ylabel("fraction of singular values")
     axes[0, 0].set_ylim(0, 1.15)
     return fig
@@ -144,7 +161,8 @@ def gain_sweep(gains, activations=("tanh", "relu"), *, width: int = 64, depth: i
 
     Returns ``stats[activation][i]``, the :class:`~nnbook.signal.SignalStats` of a
     bias-free ``depth``-layer network with gain ``gains[i]``, on a standard normal
-    batch drawn from ``seed``.
+    batch drawn from ``seed``. Every gain uses the same random draws (the same
+    ``rng`` seed), rescaled, so the frames differ only by the scale.
     """
     X = np.random.default_rng(seed).standard_normal((batch, width))
     out = {}
@@ -157,7 +175,7 @@ def gain_sweep(gains, activations=("tanh", "relu"), *, width: int = 64, depth: i
 
 def gain_animation(gains=None, *, stats=None, activations=("tanh", "relu"), width: int = 64,
                    depth: int = 50, batch: int = 64, seed: int = 0, interval: int = 500,
-                   ylim=(1e-15, 1e15)):
+                   ylim=(1e-25, 1e25)):
     r"""An animation over the weight scale :math:`\operatorname{Var}(w) = g^2/\text{fan\_in}`.
 
     One frame per gain :math:`g`: the forward std of :math:`z_l` and the backward

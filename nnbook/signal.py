@@ -31,6 +31,7 @@ __all__ = [
     "input_output_jacobian",
     "jacobian_singular_values",
     "signal_stats",
+    "spectrum_measures",
 ]
 
 
@@ -247,3 +248,48 @@ def jacobian_singular_values(model, X) -> np.ndarray:
     J = input_output_jacobian(model, X)
     xp = model.backend.xp
     return to_numpy(xp.linalg.svdvals(J))
+
+
+def spectrum_measures(sv, *, rtol: float = 1e-13) -> dict:
+    r"""What float64 can say about the spread of singular values, one row per Jacobian.
+
+    A product of 50 random matrices has singular values far below what float64
+    resolves: an SVD returns about :math:`\varepsilon\, s_{\max}` (round-off) for
+    them, and exact zeros (a ReLU network's rank deficit) come out the same way.
+    So the values below ``rtol`` times the largest of their row are counted as
+    *unresolved* rather than trusted.
+
+    Parameters
+    ----------
+    sv : (K, n) or (n,) array
+        Singular values, one row per Jacobian (as returned by
+        :func:`jacobian_singular_values`).
+    rtol : float
+        Relative resolution; 1e-13 is a few hundred times float64's epsilon.
+
+    Returns
+    -------
+    dict with
+        ``"spread"``: :math:`q_{90}/q_{10}` of all values, or ``inf`` when
+        :math:`q_{10}` is unresolved (then the spread is only known to exceed
+        ``1/rtol``);
+        ``"unresolved"``: the fraction of values below ``rtol`` times their row's
+        largest;
+        ``"normalised_variance"``: :math:`\operatorname{Var}(s^2)/E[s^2]^2`, the
+        moment-based measure of Pennington et al. (2017), averaged over the rows
+        (0 for an isometry; dominated by the largest values, so float64 computes
+        it accurately).
+    """
+    sv = np.atleast_2d(np.asarray(sv, dtype=float))
+    if sv.ndim != 2 or sv.shape[1] == 0:
+        raise ValueError(f"sv must have shape (K, n) or (n,) with n >= 1, got {sv.shape}")
+    if np.any(sv < 0):
+        raise ValueError("sv must be non-negative singular values, got a negative entry")
+    floor = rtol * sv.max(axis=1, keepdims=True)
+    unresolved = float(np.mean(sv < floor))
+    q10, q90 = np.quantile(sv, [0.1, 0.9])
+    resolved_q10 = np.quantile(np.where(sv < floor, 0.0, sv), 0.1)
+    spread = float(q90 / q10) if resolved_q10 > 0 else float("inf")
+    s2 = sv ** 2
+    nv = float(np.mean(s2.var(axis=1) / s2.mean(axis=1) ** 2))
+    return {"spread": spread, "unresolved": unresolved, "normalised_variance": nv}

@@ -40,13 +40,22 @@ def test_signal_grid_shares_one_axis(stats):
     plt.close(fig)
 
 
-def test_singular_value_histograms_clip_at_the_floor():
+def test_singular_value_histograms_unresolved_bar():
     sv = np.array([1e-30, 1e-3, 1.0, 30.0])
     fig = plots_init.singular_value_histograms({"a": {"x": sv}, "b": {"y": sv}})
     assert len(fig.axes) == 2 and fig.axes[0].get_xlim() == fig.axes[1].get_xlim()
     xy = fig.axes[0].patches[0].get_xy()           # the outline of a step histogram
     assert xy[:, 1].max() == pytest.approx(0.25)    # 4 values, one per bin, weight 1/4 each
-    assert np.any((xy[:, 0] == -20) & np.isclose(xy[:, 1], 0.25))   # 1e-30 clipped to 1e-20
+    # 1e-30 is below 1e-13 * 30: counted in the leftmost ("unresolved") bar
+    assert np.any((xy[:, 0] == -16.25) & np.isclose(xy[:, 1], 0.25))
+    plt.close(fig)
+
+
+def test_singular_value_histograms_isometry_is_one_bar():
+    sv = 1.0 + np.array([[-1e-16, 0.0, 1e-16, 2e-16]])
+    fig = plots_init.singular_value_histograms({"a": {"x": sv}})
+    xy = fig.axes[0].patches[0].get_xy()
+    assert xy[:, 1].max() == pytest.approx(1.0)     # all four in the bin centred on 0
     plt.close(fig)
 
 

@@ -14,6 +14,7 @@ from nnbook.signal import (
     input_output_jacobian,
     jacobian_singular_values,
     signal_stats,
+    spectrum_measures,
 )
 
 TORCH_ACT = {"tanh": torch.tanh, "relu": torch.relu, "identity": lambda z: z,
@@ -181,3 +182,32 @@ def _model():
 def test_bad_inputs_are_refused(call, exc, message):
     with pytest.raises(exc, match=message):
         call()
+
+
+def test_spectrum_measures_isometry_and_zeros():
+    ones = np.ones((2, 128))
+    m = spectrum_measures(ones)
+    assert m == {"spread": 1.0, "unresolved": 0.0, "normalised_variance": 0.0}
+    # half the values exact zeros, half round-off-sized: the spread is unknown
+    sv = np.concatenate([np.linspace(1, 2, 64), np.zeros(32), np.full(32, 1e-16)])
+    m = spectrum_measures(sv)
+    assert m["spread"] == math.inf
+    assert m["unresolved"] == pytest.approx(0.5)
+    s2 = sv ** 2
+    assert m["normalised_variance"] == pytest.approx(s2.var() / s2.mean() ** 2)
+
+
+def test_spectrum_measures_resolved_spread():
+    sv = np.geomspace(1e-6, 1.0, 101)
+    q10, q90 = np.quantile(sv, [0.1, 0.9])
+    assert spectrum_measures(sv)["spread"] == pytest.approx(q90 / q10)
+    assert spectrum_measures(sv)["unresolved"] == 0.0
+
+
+def test_spectrum_measures_refuses_bad_input():
+    with pytest.raises(ValueError, match=r"^sv must be non-negative singular values, "
+                                         r"got a negative entry$"):
+        spectrum_measures(np.array([1.0, -1.0]))
+    with pytest.raises(ValueError, match=r"^sv must have shape \(K, n\) or \(n,\) "
+                                         r"with n >= 1, got \(1, 0\)$"):
+        spectrum_measures(np.zeros(0))
