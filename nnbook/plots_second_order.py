@@ -137,13 +137,14 @@ def _explorer_figure(f, x0, damping, steps, lr, lims):
 
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(9.6, 4.2), layout="constrained")
     paths = _explorer_paths(f, x0, damping, steps, lr)
-    paths_panel(f, paths, a1, xlim=lims, ylim=lims, n=100,
+    paths_panel(f, paths, a1, xlim=lims, ylim=lims, n=100, legend=False,
                 title=f"start ({x0[0]:.2f}, {x0[1]:.2f}), damping λ = {damping:g}")
     for name, path in paths.items():
         values = to_numpy(f.value(path))
         a2.plot(values, ".-", color=COLORS[name], label=f"{name}: ends at f = {values[-1]:.3f}")
+    a2.set_yscale("symlog", linthresh=0.01)
     a2.set_xlabel("step")
-    a2.set_ylabel("$f$")
+    a2.set_ylabel("$f$ (linear below 0.01, logarithmic above)")
     a2.set_title("value of $f$ along each path")
     a2.legend()
     return fig
