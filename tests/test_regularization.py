@@ -11,6 +11,7 @@ from nnbook import to_numpy
 from nnbook.gradcheck import numerical_gradient
 from nnbook.regularization import (
     EarlyStopping,
+    ErrorCurves,
     add_l2_grad,
     fit_early_stopping,
     l2_penalty,
@@ -211,3 +212,17 @@ def test_split_bad_inputs():
     with pytest.raises(ValueError, match=whole(
             "y must be a 1-D array of integer labels, got shape (10,) and dtype float64")):
         stratified_indices(y.astype(float), [0.5, 0.5], rng=rng)
+
+
+def test_error_curves_records_eval_mode_errors_and_loss():
+    X, y = _data()
+    Xv, yv = _data(1)
+    net = _net()
+    curves = ErrorCurves(X, y, Xv, yv, nb.CrossEntropyLoss())
+    h = nb.fit(net, nb.CrossEntropyLoss(), nb.SGD(net.parameters(), lr=0.5), X, y, epochs=5,
+               batch_size=10, rng=np.random.default_rng(0), X_val=Xv, y_val=yv,
+               callback=curves)
+    np.testing.assert_allclose(curves.val_error, 1 - np.array(h.val_acc), atol=1e-12)
+    np.testing.assert_allclose(curves.val_loss, h.val_loss, rtol=1e-12)
+    assert curves.train_error[-1] == pytest.approx(1 - nb.accuracy(nb.predict(net, X), y))
+    assert len(curves.train_error) == 5
