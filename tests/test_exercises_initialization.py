@@ -36,10 +36,32 @@ def he_torch(shape, fan_in, fan_out, rng):
                                          generator=torch.Generator().manual_seed(0))
 
 
-@pytest.mark.parametrize("fn", [he_right, he_uniform_right, he_torch])
+@pytest.mark.parametrize("fn", [he_right, he_torch])
 def test_he_normal_passes_right_answers(fn, capsys):
     result, message = _verdict(ex.check_he_normal, fn, capsys)
-    assert result and message == "✓ ex-init-he-normal: all 3 cases pass."
+    assert result and message == "✓ ex-init-he-normal: all 4 cases pass."
+
+
+def test_he_normal_refuses_a_uniform_answer(capsys):
+    result, message = _verdict(ex.check_he_normal, he_uniform_right, capsys)
+    assert not result
+    assert re.search(r"case 1 of 4 .*: the weights have kurtosis E\[w\^4\]/Var\(w\)\^2 = "
+                     r"1\.8\d, expected 3 for a normal distribution \(within 0\.10\)\.\n  "
+                     r"1\.8 is the kurtosis of a uniform distribution: draw from "
+                     r"rng\.normal\.$", message), message
+
+
+def test_he_normal_refuses_global_random_state(capsys):
+    def global_state(shape, fan_in, fan_out, rng):
+        return np.random.normal(0.0, np.sqrt(2.0 / fan_in), size=shape)  # noqa: NPY002
+
+    result, message = _verdict(ex.check_he_normal, global_state, capsys)
+    assert not result
+    assert message == (
+        "✗ ex-init-he-normal, case 4 of 4 (the same call twice, with two generators of "
+        "the same seed): two calls with generators of the same seed, "
+        "np.random.default_rng(7), gave different weights.\n  Draw from the rng argument, "
+        "not from np.random's global state: the same rng seed must give the same network.")
 
 
 def test_he_normal_placeholder(capsys):
@@ -65,14 +87,17 @@ def test_he_normal_placeholder(capsys):
     (lambda s, fi, fo, r: r.normal(0.0, np.sqrt(2.0 / fi), size=s[::-1]),
      r"the result has shape \(400, 200\), expected \(200, 400\)\.\n  It is transposed"),
     (lambda s, fi, fo, r: np.full(s, np.sqrt(2.0 / fi)),
-     r"only 1 of the 80000 weights differ: draw every weight independently"),
+     r"all 80000 weights are equal: draw every weight independently"),
+    (lambda s, fi, fo, r: np.sqrt(2.0 / fi) * r.choice([-1.0, 1.0], size=s),
+     r"the 80000 weights take only 2 distinct values: draw each from a continuous normal "
+     r"distribution \(rng\.normal\), not from a few fixed values\.$"),
     (lambda s, fi, fo, r: 0.1 + r.normal(0.0, np.sqrt(2.0 / fi), size=s),
      r"the weights have mean 0\.(09999?\d*|1), expected 0 \(within 0\.0015\)\.$"),
 ])
 def test_he_normal_explains_wrong_answers(wrong, expected, capsys):
     result, message = _verdict(ex.check_he_normal, wrong, capsys)
     assert not result
-    assert message.startswith("✗ ex-init-he-normal, case 1 of 3 (shape (200, 400): "
+    assert message.startswith("✗ ex-init-he-normal, case 1 of 4 (shape (200, 400): "
                               "fan_in = 400, fan_out = 200): ")
     assert re.search(expected, message), message
 
@@ -160,6 +185,36 @@ def test_forward_stds_untransposed_fails_on_rectangular_layers(capsys):
     assert message.endswith("Hint: a weight matrix has shape (fan_out, fan_in): z = a @ W.T.")
 
 
+def stds_ddof1(X, weights, activation):
+    a, out = X, []
+    for W in weights:
+        z = a @ W.T
+        out.append(z.std(ddof=1))
+        a = activation(z)
+    return np.array(out)
+
+
+def stds_torch_default(X, weights, activation):
+    a, out = torch.as_tensor(X), []
+    for W in weights:
+        z = a @ torch.as_tensor(W).T
+        out.append(float(z.std()))                   # torch's std is unbiased by default
+        a = torch.as_tensor(activation(z.numpy()))
+    return np.array(out)
+
+
+@pytest.mark.parametrize("wrong", [stds_ddof1, stds_torch_default])
+def test_forward_stds_diagnoses_the_sample_std(wrong, capsys):
+    result, message = _verdict(ex.check_forward_stds, wrong, capsys)
+    assert not result
+    assert message.startswith(
+        "✗ ex-init-layer-stds, case 1 of 4 (4 square tanh layers of width 6, a batch of "
+        "32): every entry is 1.0026 = sqrt(n/(n-1)) times the expected one, with n = 192 "
+        "entries of z: this is the sample std with ddof=1.\n  Use the population std: "
+        "NumPy's default ddof=0; in torch, z.std(unbiased=False) or z.std(correction=0)."), \
+        message
+
+
 # ---------------------------------------------------------------- orthogonal
 
 def orth_right(shape, rng, gain=1.0):
@@ -176,6 +231,14 @@ def orth_no_sign_fix(shape, rng, gain=1.0):
     rows, cols = shape
     A = rng.standard_normal((rows, cols))
     Q = np.linalg.qr(A.T if rows < cols else A)[0]
+    return gain * (Q.T if rows < cols else Q)
+
+
+def orth_first_column_sign_only(shape, rng, gain=1.0):
+    rows, cols = shape
+    A = rng.standard_normal((rows, cols))
+    Q, R = np.linalg.qr(A.T if rows < cols else A)
+    Q[:, 0] *= np.sign(R[0, 0])
     return gain * (Q.T if rows < cols else Q)
 
 
@@ -221,6 +284,9 @@ def test_orthogonal_not_a_function(capsys):
                    "are not orthonormal (times gain 2)"),
     (orth_no_sign_fix, "✗ ex-init-orthogonal, case 5 of 5 (3000 draws of a 3 x 3 matrix: their "
                        "distribution): over 3000 draws of a 3 x 3 matrix, W[0, 0] has mean "),
+    (orth_first_column_sign_only, "✗ ex-init-orthogonal, case 5 of 5 (3000 draws of a 3 x 3 "
+                                  "matrix: their distribution): over 3000 draws of a 3 x 3 "
+                                  "matrix, W[1, 1] has mean -0."),
 ])
 def test_orthogonal_explains_wrong_answers(wrong, expected, capsys):
     result, message = _verdict(ex.check_orthogonal, wrong, capsys)

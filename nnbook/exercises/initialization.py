@@ -12,7 +12,7 @@ Examples
 >>> def he_normal(shape, fan_in, fan_out, rng):
 ...     return rng.normal(0.0, np.sqrt(2.0 / fan_in), size=shape)
 >>> _ = check_he_normal(he_normal)
-✓ ex-init-he-normal: all 3 cases pass.
+✓ ex-init-he-normal: all 4 cases pass.
 """
 
 from __future__ import annotations
@@ -88,10 +88,14 @@ def _he_compare(got, expected: _Draw):
     if not np.all(np.isfinite(w)):
         raise AssertionError("the result holds NaN or infinite values.")
     n, var = w.size, expected.var
-    if np.unique(w).size < n // 2:
-        raise AssertionError(f"only {np.unique(w).size} of the {n} weights differ: draw "
-                             "every weight independently (constant weights cannot break "
-                             "symmetry).")
+    distinct = np.unique(w).size
+    if distinct == 1:
+        raise AssertionError(f"all {n} weights are equal: draw every weight independently "
+                             "(constant weights cannot break symmetry).")
+    if distinct < n // 2:
+        raise AssertionError(f"the {n} weights take only {distinct} distinct values: draw "
+                             "each from a continuous normal distribution (rng.normal), not "
+                             "from a few fixed values.")
     mean_tol = Z * math.sqrt(var / n)
     if abs(w.mean()) > mean_tol:
         raise AssertionError(f"the weights have mean {w.mean():.4g}, expected 0 "
@@ -102,13 +106,41 @@ def _he_compare(got, expected: _Draw):
         raise AssertionError(
             f"the weights have variance {got_var:.4g}, expected 2/fan_in = {var:.4g} "
             f"(within {tol:.2g} for {n} draws)." + (f"\n  {hint}" if hint else ""))
+    kurtosis = float(np.mean((w - w.mean()) ** 4) / w.var() ** 2)
+    k_tol = Z * math.sqrt(24.0 / n)
+    if abs(kurtosis - 3.0) > k_tol:
+        raise AssertionError(
+            f"the weights have kurtosis E[w^4]/Var(w)^2 = {kurtosis:.2f}, expected 3 for a "
+            f"normal distribution (within {k_tol:.2f})."
+            + ("\n  1.8 is the kurtosis of a uniform distribution: draw from rng.normal."
+               if abs(kurtosis - 1.8) < k_tol else ""))
+
+
+_SAME_SEED = "two generators with the same seed"
+
+
+def _same_seed_draws(fn):
+    shape, fan_in, fan_out = (50, 40), 40, 50
+    return tuple(_as_numpy(fn(shape, fan_in, fan_out, np.random.default_rng(7)),
+                           "the result") for _ in range(2))
+
+
+def _same_seed_compare(got):
+    first, second = got
+    if first.shape != second.shape or not np.array_equal(first, second):
+        raise AssertionError(
+            "two calls with generators of the same seed, np.random.default_rng(7), gave "
+            "different weights.\n  Draw from the rng argument, not from np.random's global "
+            "state: the same rng seed must give the same network.")
 
 
 def check_he_normal(he_normal):
     r"""Check ``he_normal(shape, fan_in, fan_out, rng)``: :math:`\mathcal N(0, 2/\text{fan\_in})`.
 
     Every weight drawn independently from ``rng``; the result has ``shape``. The
-    variance is checked on 20 000 to 60 000 draws, fan_in and fan_out different.
+    mean, the variance and the kurtosis (3 for a normal) are checked on 20 480 to
+    80 000 draws, fan_in and fan_out different; the last case checks that the
+    same ``rng`` seed gives the same weights.
     """
     cases = [
         Case("shape (200, 400): fan_in = 400, fan_out = 200",
@@ -116,11 +148,22 @@ def check_he_normal(he_normal):
         Case("shape (500, 100): fan_in = 100, fan_out = 500",
              ((500, 100), 100, 500, np.random.default_rng(1)),
              hint="fan_in is the number of inputs of a unit, the second entry of the shape."),
-        Case("shape (64, 32): a square-ish small layer, fan_in = 32, fan_out = 64",
+        Case("shape (64, 320): fan_in = 320, fan_out = 64",
              ((64, 320), 320, 64, np.random.default_rng(2))),
+        Case("the same call twice, with two generators of the same seed", (_SAME_SEED,)),
     ]
-    return run_check("ex-init-he-normal", he_normal, _he_reference, cases,
-                     compare_fn=_he_compare)
+
+    def student(*args):
+        return _same_seed_draws(he_normal) if args[0] == _SAME_SEED else he_normal(*args)
+
+    def reference(*args):
+        return None if args[0] == _SAME_SEED else _he_reference(*args)
+
+    def compare(got, expected):
+        return _same_seed_compare(got) if expected is None else _he_compare(got, expected)
+
+    return run_check("ex-init-he-normal", student if callable(he_normal) else he_normal,
+                     reference, cases, compare_fn=compare)
 
 
 # ---- ex-init-layer-stds: per-layer standard deviations of the forward signal -------------------
@@ -166,7 +209,27 @@ def check_forward_stds(forward_stds):
     result is the array (L,) of :math:`\mathrm{std}(z_l)` over all N x D_l entries.
     """
     return run_check("ex-init-layer-stds", forward_stds, _forward_stds_reference, _stds_cases(),
-                     rtol=1e-8, atol=1e-12)
+                     compare_fn=_stds_compare)
+
+
+def _stds_compare(got, expected):
+    from .feedback import _Mismatch, compare
+
+    try:
+        compare(got, expected, rtol=1e-8, atol=1e-12)
+    except _Mismatch as err:
+        g = _as_numpy(got, "the result") if not isinstance(got, list | tuple) else None
+        if g is not None and g.shape == expected.shape and np.all(expected > 0):
+            ratio = g / expected
+            if np.allclose(ratio, ratio[0], rtol=1e-8) and ratio[0] > 1:
+                n = 1.0 / (1.0 - 1.0 / ratio[0] ** 2)      # ratio = sqrt(n / (n - 1))
+                if abs(n - round(n)) < 1e-6:
+                    raise AssertionError(
+                        f"every entry is {ratio[0]:.4f} = sqrt(n/(n-1)) times the expected "
+                        f"one, with n = {round(n)} entries of z: this is the sample std "
+                        "with ddof=1.\n  Use the population std: NumPy's default ddof=0; "
+                        "in torch, z.std(unbiased=False) or z.std(correction=0).") from None
+        raise AssertionError(str(err)) from None
 
 
 # ---- ex-init-orthogonal: a random orthogonal matrix -----------------------------------------
@@ -205,24 +268,26 @@ _HAAR = "many 3 x 3 draws"
 
 @dataclass(frozen=True)
 class _HaarSample:
-    """W[0, 0] of many independent draws; 0 on average for the Haar measure."""
+    """Many independent draws, (draws, n, n); every entry has mean 0 under the Haar measure."""
 
-    first: np.ndarray
+    draws: np.ndarray
 
 
 def _haar_draws(fn, n=3, draws=3000):
     rng = np.random.default_rng(11)
-    return _HaarSample(np.array([float(_as_numpy(fn((n, n), rng), "the result")[0, 0])
+    return _HaarSample(np.stack([_as_numpy(fn((n, n), rng), "the result")
                                  for _ in range(draws)]))
 
 
 def _haar_compare(got: _HaarSample, n=3):
-    first = got.first
-    tol = Z * math.sqrt(1 / n / first.size)
-    if abs(first.mean()) > tol:
+    means = got.draws.mean(axis=0)
+    tol = Z * math.sqrt(1 / n / got.draws.shape[0])
+    worst = np.unravel_index(np.argmax(np.abs(means)), means.shape)
+    if abs(means[worst]) > tol:
+        i, j = (int(k) for k in worst)
         raise AssertionError(
-            f"over {first.size} draws of a {n} x {n} matrix, W[0, 0] has mean "
-            f"{first.mean():.3f}, expected 0 (within {tol:.3f}) for a uniformly random "
+            f"over {got.draws.shape[0]} draws of a {n} x {n} matrix, W[{i}, {j}] has mean "
+            f"{means[worst]:.3f}, expected 0 (within {tol:.3f}) for a uniformly random "
             "orthogonal matrix.\n  QR's signs are a convention of the algorithm: multiply "
             "each column of Q by the sign of the matching diagonal entry of R.")
 
@@ -232,7 +297,7 @@ def check_orthogonal(orthogonal):
 
     Orthonormal rows for a wide shape, orthonormal columns for a tall one, times
     ``gain``; and uniformly distributed (the sign fix by :math:`\operatorname{diag}(R)`),
-    which the last case tests on 3000 draws.
+    which the last case tests on 3000 draws: every entry must have mean 0.
     """
     cases = [
         Case("a square 5 x 5 matrix", ((5, 5), np.random.default_rng(0))),
