@@ -288,3 +288,35 @@ def test_bad_inputs_are_refused():
             0.1, 0.0)
     w = nb.layers.Parameter(np.zeros(2))
     _raises(ValueError, "mu must be a positive number, got -1.0", so.Quickprop, [w], 0.1, -1.0)
+
+
+# ---- figure helpers -------------------------------------------------------------------------
+
+def test_end_points_classify_newtons_basins():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from nnbook import plots_second_order as ps
+
+    dw = ls.DoubleWell()
+    kinds, fractions = ps.end_points(
+        dw, lambda x: x + so.newton_step(dw.gradient(x), dw.hessian(x)), n=20, steps=30)
+    assert kinds.shape == (20, 20)
+    assert kinds[10, 0] == "minimum" and kinds[10, 10] == "saddle"   # x = -2 and x = 0.1
+    assert abs(sum(fractions.values()) - 1.0) < 1e-12
+    assert 0 < fractions["saddle"] < fractions["minimum"]
+    ax = ps.basin_panel(kinds, f=dw, title="Newton")
+    assert ax.get_title() == "Newton"
+
+
+def test_newton_explorer_is_live_and_static():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from nnbook import plots_second_order as ps
+    from nnbook.widgets import Explorer
+
+    ex = ps.newton_explorer(ls.DoubleWell(), steps=3)
+    assert isinstance(ex, Explorer)
+    html = ex._repr_mimebundle_()["text/html"]
+    assert html.count("data:image/png;base64,") == 2 and 'type="range"' in html   # img + JS
