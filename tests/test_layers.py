@@ -211,7 +211,9 @@ def _placed(a, bk):
     lambda bk, rng: nb.mlp([3, 5, 4], "tanh", rng=rng, backend=bk),
     lambda bk, rng: nb.Sequential(nb.Linear(3, 4, rng=rng, backend=bk), nb.Sigmoid()),
     lambda bk, rng: nb.Residual(nb.mlp([3, 5, 3], "relu", rng=rng, backend=bk)),
-], ids=["Linear", "mlp", "Sequential", "Residual"])
+    lambda bk, rng: nb.mlp([3, 5, 4], "tanh", rng=rng, backend=bk, norm="batch"),
+    lambda bk, rng: nb.mlp([3, 5, 4], "tanh", rng=rng, backend=bk, norm="layer"),
+], ids=["Linear", "mlp", "Sequential", "Residual", "mlp-batchnorm", "mlp-layernorm"])
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_parameters_outputs_and_gradients_live_on_the_backend(make, dtype, backend, rng):
     bk = nb.Backend(backend.library, backend.device, dtype)
@@ -299,3 +301,23 @@ def test_sign_on_torch_and_its_types(backend):
     g = sign.backward(backend.asarray(np.array([[3.0, 3.0, 3.0]])))
     assert _placed(g, backend) and tuple(g.shape) == (1, 3)
     np.testing.assert_array_equal(to_numpy(g), 0.0)
+
+
+def test_an_empty_sequential_is_the_identity():
+    model = nb.Sequential()
+    x = np.ones((2, 3))
+    assert model.forward(x) is x and model.backward(x) is x and len(model) == 0
+
+
+def test_check_input_messages(rng):
+    from nnbook.layers import check_input
+
+    model = nb.mlp([4, 2], rng=rng)
+    with pytest.raises(ValueError, match=r"^x must have 2 dimension\(s\), got shape \(3,\)$"):
+        check_input(np.ones(3), model)
+    with pytest.raises(ValueError, match=r"^x must have shape \(N, 4\), got \(3,\)$"):
+        model[0].forward(np.ones(3))
+    meta = nb.mlp([4, 2], rng=rng).to("torch", device="meta")
+    with pytest.raises(ValueError, match=r"^X is on device cpu but the model lives on torch:meta:float64; "
+                                         r"convert it with model\.backend\.asarray\(X\)$"):
+        check_input(torch.ones(2, 4, dtype=torch.float64), meta, "X")
