@@ -24,7 +24,7 @@ from .landscapes import Objective, Quadratic
 from .layers import Parameter
 from .plots_landscape import objective_contour
 
-__all__ = ["RACE_COLORS", "loss_curves", "momentum_animation", "momentum_explorer",
+__all__ = ["RACE_COLORS", "default_racers", "loss_curves", "momentum_animation", "momentum_explorer",
            "momentum_panels", "optimizer_path", "paths_on_contour", "race_animation",
            "race_explorer", "race_panels", "schedule_curves"]
 
@@ -73,7 +73,8 @@ def optimizer_path(f: Objective, make_optimizer, x0, steps: int) -> np.ndarray:
 
 
 def paths_on_contour(f: Objective, paths: dict, ax=None, *, xlim=(-2.0, 2.0), ylim=(-2.0, 2.0),
-                     levels=20, log: bool = False, title=None, colors=None, upto=None):
+                     levels=20, log: bool = False, title=None, colors=None, upto=None,
+                     legend: bool = True):
     """Contours of ``f`` with one path per entry of ``paths`` (name -> (T, 2) array).
 
     ``upto`` draws only the first ``upto`` steps of each path (for animations).
@@ -88,7 +89,8 @@ def paths_on_contour(f: Objective, paths: dict, ax=None, *, xlim=(-2.0, 2.0), yl
         ax.plot(p[-1, 0], p[-1, 1], "o", color=c, ms=6, mec="black", mew=0.6)
     ax.set_xlim(xlim)
     ax.set_ylim(ylim)
-    ax.legend(loc="lower right", frameon=True, framealpha=0.85)
+    if legend:
+        ax.legend(loc="lower right", frameon=True, framealpha=0.85)
     return ax
 
 
@@ -192,20 +194,36 @@ def momentum_animation(kappa: float = 30.0, lr: float | None = None, betas=None,
     return anim
 
 
-def momentum_explorer(kappa: float = 30.0, steps: int = 60):
-    """The live momentum explorer: sliders for κ, the step size, β and Nesterov.
+def _fast_pair(figsize, dpi):
+    """Two panels with a fixed layout (much faster to draw many times than constrained)."""
+    import matplotlib.pyplot as plt
 
-    Returns the ``interactive`` widget (display it as the last expression of a cell).
+    fig, axes = plt.subplots(1, 2, figsize=figsize, layout="none", dpi=dpi)
+    fig.subplots_adjust(left=0.07, right=0.98, bottom=0.13, top=0.92, wspace=0.28)
+    return fig, axes
+
+
+def momentum_explorer(kappa: float = 30.0, steps: int = 60,
+                      betas=(0.0, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95), *, dpi: int = 72):
+    """The momentum explorer: live sliders for κ, the step size, β and Nesterov.
+
+    Returns a :class:`~nnbook.widgets.Explorer` (display it as the last expression of
+    a cell): the live widget in Jupyter and Colab, and in the HTML book a slider over
+    ``betas`` (at κ = ``kappa`` and gradient descent's optimal step) that moves
+    through precomputed figures without a kernel.
     """
     import matplotlib.pyplot as plt
     from ipywidgets import Checkbox, FloatSlider, SelectionSlider, interactive
+
+    from .static_slider import static_slider
+    from .widgets import Explorer
 
     def show(kappa=kappa, lr_factor=1.0, momentum=0.9, nesterov=False):
         momentum_panels(kappa, lr_factor * 2.0 / (1.0 + kappa), momentum, steps,
                         nesterov=nesterov)
         plt.show()
 
-    return interactive(
+    live = interactive(
         show,
         kappa=SelectionSlider(options=sorted({1.0, 3.0, 10.0, 30.0, 100.0, 300.0, 1000.0,
                                               float(kappa)}),
@@ -214,6 +232,18 @@ def momentum_explorer(kappa: float = 30.0, steps: int = 60):
                               description="η / η_opt"),
         momentum=FloatSlider(value=0.9, min=0.0, max=0.99, step=0.01, description="β"),
         nesterov=Checkbox(value=False, description="Nesterov"))
+
+    def draw(beta):
+        fig, axes = _fast_pair((8.6, 3.8), dpi)
+        momentum_panels(kappa, None, float(beta), steps, axes=axes)
+        return fig
+
+    betas = [float(b) for b in betas]
+    static = static_slider(draw, betas, label="β", name="momentum-explorer", fmt="{:.2f}",
+                           start=len(betas) // 2,
+                           alt=f"gradient descent and heavy ball on a quadratic with "
+                               f"condition number {kappa:g}, and their loss per step")
+    return Explorer(live, static)
 
 
 # ---------------------------------------------------------------- optimiser race
@@ -227,7 +257,8 @@ def race_panels(f: Objective, paths: dict, *, upto=None, axes=None, xlim=(-2.0, 
         fig, axes = plt.subplots(1, 2, figsize=(9.0, 3.9), layout="constrained")
     fig = axes[0].figure
     paths_on_contour(f, paths, axes[0], xlim=xlim, ylim=ylim, log=log_levels, levels=18,
-                     title=f.name if upto is None else f"{f.name}, step {upto}", upto=upto)
+                     title=f.name if upto is None else f"{f.name}, step {upto}", upto=upto,
+                     legend=False)
     n = max(len(p) for p in paths.values()) - 1
     losses = {}
     for name, p in paths.items():
@@ -260,25 +291,38 @@ def race_animation(f: Objective, paths: dict, *, frames=None, interval: int = 20
     return anim
 
 
-def race_explorer(f: Objective, x0=(-1.5, 2.0), steps: int = 300):
-    """A live race on ``f``: one log-slider per optimiser's learning rate, β for momentum.
+def default_racers(lr_sgd=1e-3, lr_momentum=2e-4, beta=0.9, lr_adam=0.05, lr_rmsprop=0.01):
+    """The race's five optimisers: name -> ``make_optimizer([param])``."""
+    from . import adaptive
+    from .optim import SGD
 
-    Returns the ``interactive`` widget.
+    return {
+        f"SGD, η = {lr_sgd:.2g}": lambda p: SGD(p, lr=lr_sgd),
+        f"heavy ball, η = {lr_momentum:.2g}, β = {beta:.2f}":
+            lambda p: SGD(p, lr=lr_momentum, momentum=beta),
+        f"Nesterov, η = {lr_momentum:.2g}, β = {beta:.2f}":
+            lambda p: SGD(p, lr=lr_momentum, momentum=beta, nesterov=True),
+        f"RMSProp, η = {lr_rmsprop:.2g}": lambda p: adaptive.RMSprop(p, lr=lr_rmsprop),
+        f"Adam, η = {lr_adam:.2g}": lambda p: adaptive.Adam(p, lr=lr_adam),
+    }
+
+
+def race_explorer(f: Objective, x0=(-1.5, 2.0), steps: int = 500,
+                  frames=(0, 10, 25, 50, 100, 250, 500), *, dpi: int = 72):
+    """The optimiser race on ``f``: live log-sliders for each learning rate and β.
+
+    Returns a :class:`~nnbook.widgets.Explorer`: the live widget in Jupyter and
+    Colab, and in the HTML book a slider over the step count (``frames``) of the
+    default race (:func:`default_racers`), precomputed, that needs no kernel.
     """
     import matplotlib.pyplot as plt
     from ipywidgets import FloatLogSlider, FloatSlider, interactive
 
-    from . import adaptive
-    from .optim import SGD
+    from .static_slider import static_slider
+    from .widgets import Explorer
 
     def show(lr_sgd=1e-3, lr_momentum=2e-4, beta=0.9, lr_adam=0.05, lr_rmsprop=0.01):
-        racers = {
-            "SGD": lambda p: SGD(p, lr=lr_sgd),
-            f"momentum {beta:.2f}": lambda p: SGD(p, lr=lr_momentum, momentum=beta),
-            f"Nesterov {beta:.2f}": lambda p: SGD(p, lr=lr_momentum, momentum=beta, nesterov=True),
-            "RMSprop": lambda p: adaptive.RMSprop(p, lr=lr_rmsprop),
-            "Adam": lambda p: adaptive.Adam(p, lr=lr_adam),
-        }
+        racers = default_racers(lr_sgd, lr_momentum, beta, lr_adam, lr_rmsprop)
         paths = {k: optimizer_path(f, m, x0, steps) for k, m in racers.items()}
         race_panels(f, paths)
         plt.show()
@@ -287,7 +331,20 @@ def race_explorer(f: Objective, x0=(-1.5, 2.0), steps: int = 300):
         return FloatLogSlider(value=value, base=10, min=-5, max=0, step=0.1,
                               description=description)
 
-    return interactive(show, lr_sgd=log_slider(1e-3, "η SGD"),
+    live = interactive(show, lr_sgd=log_slider(1e-3, "η SGD"),
                        lr_momentum=log_slider(2e-4, "η momentum"),
                        beta=FloatSlider(value=0.9, min=0.0, max=0.99, step=0.01, description="β"),
                        lr_adam=log_slider(0.05, "η Adam"), lr_rmsprop=log_slider(0.01, "η RMSprop"))
+    paths = {k: optimizer_path(f, m, x0, steps) for k, m in default_racers().items()}
+
+    def draw(k):
+        fig, axes = _fast_pair((9.0, 3.9), dpi)
+        race_panels(f, paths, upto=int(k), axes=axes)
+        return fig
+
+    frames = [int(k) for k in frames]
+    static = static_slider(draw, frames, label="step", name="optimizer-race",
+                           start=len(frames) - 1,
+                           alt=f"paths of five optimisers on {f.name}'s function and the "
+                               "function value along each path")
+    return Explorer(live, static)

@@ -55,9 +55,13 @@ def test_animations_have_one_frame_per_value():
         "data:image/png") == 3
 
 
-def test_widgets_build():
-    w = plots_optim.momentum_explorer()
-    assert [c.description for c in w.children[:4]] == ["κ", "η / η_opt", "β", "Nesterov"]
-    r = plots_optim.race_explorer(Rosenbrock(), steps=5)
-    assert r.children[0].description == "η SGD"
+def test_explorers_are_live_and_static():
+    w = plots_optim.momentum_explorer(betas=(0.0, 0.5, 0.9))
+    assert [c.description for c in w.widget.children[:4]] == ["κ", "η / η_opt", "β", "Nesterov"]
+    assert w.static.data.count('type="range"') == 1 and 'alt="gradient descent and' in w.static.data
+    assert w.static.data.count("iVBOR") == 4          # one PNG per beta, and the first shown
+    r = plots_optim.race_explorer(Rosenbrock(), steps=5, frames=(0, 5))
+    assert r.widget.children[0].description == "η SGD"
+    assert r.static.data.count("iVBOR") == 3 and 'alt="paths of five optimisers' in r.static.data
+    assert len(plots_optim.default_racers()) == 5
     plt.close("all")
