@@ -610,7 +610,7 @@ def dead_relu_units(model: Sequential, X) -> list:
     return masks
 
 
-def layer_gradient_norms(model: Sequential, loss_fn, X, y) -> list:
+def layer_gradient_norms(model: Sequential, loss_fn, X, y, *, param: str = "W") -> list:
     r"""The Frobenius norm :math:`\lVert \partial L/\partial W_l \rVert` of each Linear layer's weight.
 
     One forward and one backward pass of ``loss_fn`` on ``(X, y)``; the list
@@ -618,12 +618,29 @@ def layer_gradient_norms(model: Sequential, loss_fn, X, y) -> list:
     activations the first layers' norms are orders of magnitude below the last
     ones': the vanishing gradient.
 
+    The weight gradient :math:`\delta_l^\top a_{l-1}` is the error signal
+    :math:`\delta_l = \partial L/\partial z_l` times the layer's input; with
+    ``param="b"`` the norm of the bias gradient
+    :math:`\partial L/\partial b_l = \sum_n \delta_{l,n}` is returned instead,
+    which follows the error signal alone.
+
+    Parameters
+    ----------
+    model : Sequential
+    loss_fn : a loss module (``forward(out, y)``, ``backward()``)
+    X : (N, D) float array on the model's backend
+    y : the targets ``loss_fn`` expects
+    param : {"W", "b"}
+        Which parameter's gradient to measure.
+
     Returns
     -------
     list of float, one per :class:`~nnbook.layers.Linear` (or :class:`Maxout`) layer
     """
     if not isinstance(model, Sequential):
         raise TypeError(f"model must be an nnbook Sequential, got {type(model).__name__}")
+    if param not in ("W", "b"):
+        raise ValueError(f'param must be "W" or "b", got {param!r}')
     check_array(X, "X", ndim=2)
     model.zero_grad()
     loss_fn.forward(model.forward(X), y)
@@ -633,5 +650,6 @@ def layer_gradient_norms(model: Sequential, loss_fn, X, y) -> list:
     for layer in model.layers:
         lin = layer.linear if isinstance(layer, Maxout) else layer
         if isinstance(lin, Linear):
-            norms.append(float(xp.sqrt(xp.sum(lin.W.grad * lin.W.grad))))
+            g = lin.W.grad if param == "W" else lin.b.grad
+            norms.append(float(xp.sqrt(xp.sum(g * g))))
     return norms

@@ -81,11 +81,12 @@ def activation_curves(names, ax_f=None, ax_d=None, *, z=None):
 
 
 def gradient_norms(norms_by_name: dict, ax=None, *, title="Gradient norm per layer",
-                   ylim=None):
+                   ylim=None, ylabel=r"$\Vert \partial L / \partial W_l \Vert$"):
     r"""Plot :math:`\lVert\partial L/\partial W_l\rVert` against the layer index, log scale.
 
     ``norms_by_name`` maps a label to the list of norms (first layer first), as
-    :func:`nnbook.activations.layer_gradient_norms` returns them.
+    :func:`nnbook.activations.layer_gradient_norms` returns them; ``ylabel``
+    names the plotted quantity (the weight gradient by default).
     """
     ax = _ax(ax)
     for name, norms in norms_by_name.items():
@@ -93,7 +94,7 @@ def gradient_norms(norms_by_name: dict, ax=None, *, title="Gradient norm per lay
         ax.semilogy(layers, norms, "o-", ms=3.5, color=ACTIVATION_COLORS.get(name),
                     label=name)
     ax.set(title=title, xlabel="layer $l$ (1 = next to the input)",
-           ylabel=r"$\Vert \partial L / \partial W_l \Vert$")
+           ylabel=ylabel)
     if ylim is not None:
         ax.set_ylim(*ylim)
     ax.legend()
@@ -113,11 +114,15 @@ def dead_units_curves(counts_by_label: dict, total: int, ax=None, *,
     return ax
 
 
-def variant_comparison(results: dict, axes=None, *, title="Activations compared"):
-    """Test accuracy and test loss of each activation: one dot per seed, and the mean.
+def variant_comparison(results: dict, axes=None, *, title="Activations compared",
+                       chance=None):
+    """Test accuracy and test loss of each activation: one dot per seed, a bar at the mean
+    and a white diamond at the median.
 
     ``results`` maps a name to a dict with arrays ``"acc"`` and ``"loss"`` (one
-    entry per seed). Returns the two axes.
+    entry per seed). With ``chance`` (the accuracy of guessing, e.g. 1/3), a
+    dashed line marks it, and the loss of the uniform guess, ``log(1/chance)``.
+    Returns the two axes.
     """
     import matplotlib.pyplot as plt
 
@@ -132,6 +137,12 @@ def variant_comparison(results: dict, axes=None, *, title="Activations compared"
             color = ACTIVATION_COLORS.get(name)
             ax.plot(v, np.full(v.shape, i), "o", ms=4, alpha=0.5, color=color)
             ax.plot([v.mean()], [i], "|", ms=16, mew=2.5, color=color)
+            ax.plot([np.median(v)], [i], "d", ms=6, mfc="white", mew=1.5, color=color)
+        if chance is not None:
+            x0 = chance if key == "acc" else np.log(1 / chance)
+            ax.axvline(x0, color="0.6", ls="--", lw=1,
+                       label="chance" if key == "acc" else "uniform guess")
+            ax.legend(loc="lower right" if key == "acc" else "upper right")
         ax.set_yticks(y, names)
         ax.invert_yaxis()
         ax.set(xlabel=label, title=f"{title}: {label}")

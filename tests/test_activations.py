@@ -184,6 +184,12 @@ def test_layer_gradient_norms_match_the_grads(rng):
     assert len(norms) == 3
     for n, layer in zip(norms, (model[0], model[2], model[4]), strict=True):
         assert n == pytest.approx(np.linalg.norm(layer.W.grad))
+    b_norms = nb.activations.layer_gradient_norms(model, nb.CrossEntropyLoss(), X, y,
+                                                  param="b")
+    for n, layer in zip(b_norms, (model[0], model[2], model[4]), strict=True):
+        assert n == pytest.approx(np.linalg.norm(layer.b.grad))
+    with pytest.raises(ValueError, match=r'^param must be "W" or "b", got \'w\'$'):
+        nb.activations.layer_gradient_norms(model, nb.CrossEntropyLoss(), X, y, param="w")
 
 
 def test_refusals(rng):

@@ -113,9 +113,9 @@ def test_leaky_mistakes(wrong, case, words, capsys):
 
 @pytest.mark.parametrize("wrong, case, words", [
     (softmax_diagonal, 1, ["has wrong values", "diag(p) - p p^T"]),
-    # with one row, a sum over axis 0 keeps every class apart: only the diagonal is left
-    (softmax_wrong_axis, 1, ["has wrong values", "diag(p) - p p^T"]),
-    (softmax_no_keepdims, 3, ["keepdims"]),
+    # case 1 has two rows, so a sum over axis 0 mixes them: the hint names the axis
+    (softmax_wrong_axis, 1, ["has wrong values", "a sum over the classes of that row (axis 1)"]),
+    (softmax_no_keepdims, 1, ["has wrong values", "(axis 1)"]),
     (softmax_flipped, 1, ["opposite sign"]),
 ])
 def test_softmax_mistakes(wrong, case, words, capsys):
@@ -128,8 +128,8 @@ def test_softmax_mistakes(wrong, case, words, capsys):
 
 @pytest.mark.parametrize("wrong, case, words", [
     (prelu_all_entries, 1, ["expected -2, received -1", "only the entries with z <= 0"]),
-    (prelu_not_summed, 1, ["should be a number, received ndarray"]),
-    (prelu_times_a, 1, ["expected -2, received -0.5", "times the expected one"]),
+    (prelu_not_summed, 1, ["should be a number, received ndarray", "not axis 0"]),
+    (prelu_times_a, 1, ["expected -2, received -0.5"]),
 ])
 def test_prelu_mistakes(wrong, case, words, capsys):
     assert not check_prelu_slope_grad(wrong)
@@ -137,6 +137,41 @@ def test_prelu_mistakes(wrong, case, words, capsys):
     assert out.startswith(f"✗ ex-activations-prelu-slope, case {case} of 4")
     for w in words:
         assert w in out, out
+
+
+def test_prelu_no_constant_factor_for_one_number(capsys):
+    # one number is always some multiple of another: no "times the expected one"
+    assert not check_prelu_slope_grad(prelu_times_a)
+    assert "times the expected one" not in capsys.readouterr().out
+
+
+def test_prelu_accepts_an_array_of_one_number(capsys):
+    # what nb.PReLU().a.grad holds: shape (1,)
+    def as_array(dout, z, a):
+        return np.sum(dout * np.minimum(z, 0), keepdims=True).reshape(1)
+    assert check_prelu_slope_grad(as_array)
+    assert capsys.readouterr().out == "✓ ex-activations-prelu-slope: all 4 cases pass.\n"
+
+
+def test_prelu_accepts_the_layers_gradient(capsys):
+    from nnbook import PReLU
+
+    def with_layer(dout, z, a):                   # the exercise's comparison
+        layer = PReLU(init=a)
+        layer.forward(z)
+        layer.backward(dout)
+        return layer.a.grad
+    assert check_prelu_slope_grad(with_layer)
+    assert capsys.readouterr().out == "✓ ex-activations-prelu-slope: all 4 cases pass.\n"
+
+
+def test_leaky_hard_coded_slope(capsys):
+    def hard_coded(dout, z, negative_slope=0.01):
+        return dout * np.where(z > 0, 1.0, 0.01)
+    assert not check_leaky_relu_backward(hard_coded)
+    out = capsys.readouterr().out
+    assert out.startswith("✗ ex-activations-leaky-backward, case 3 of 5")
+    assert "use the negative_slope argument, not a fixed 0.01." in out
 
 
 def test_a_value_instead_of_a_function(capsys):

@@ -46,7 +46,8 @@ def _leaky_cases():
              hint="the backward multiplies the upstream gradient dout by g'(z), entry by entry."),
         Case("a 5 x 3 batch with negative_slope = 0.2",
              (rng.standard_normal((5, 3)), rng.standard_normal((5, 3))),
-             {"negative_slope": 0.2}),
+             {"negative_slope": 0.2},
+             hint="use the negative_slope argument, not a fixed 0.01."),
         Case("z exactly 0 in some entries",
              (np.ones((2, 3)), np.array([[0.0, 1.0, -1.0], [0.0, 0.0, 2.0]])),
              hint="at z = 0 the derivative does not exist; use the negative slope there, "
@@ -80,11 +81,13 @@ def _softmax_cases():
     def probs(shape):
         return _softmax_fwd(rng.standard_normal(shape))[0]
 
-    p2 = np.array([[0.25, 0.75]])
+    p2 = np.array([[0.25, 0.75], [0.6, 0.4]])
     return [
-        Case("two classes, p = [0.25, 0.75], dout = [1, 0]", (np.array([[1.0, 0.0]]), p2),
+        Case("two rows of two classes, p = [[0.25, 0.75], [0.6, 0.4]], "
+             "dout = [[1, 0], [0, 1]]", (np.array([[1.0, 0.0], [0.0, 1.0]]), p2),
              hint="changing z_1 changes every p_k, not only p_1: the Jacobian is "
-                  "diag(p) - p p^T, not diagonal."),
+                  "diag(p) - p p^T, not diagonal; and each row is its own softmax, so "
+                  "<dout, p> is a sum over the classes of that row (axis 1)."),
         Case("a uniform dout = [1, 1, 1] (softmax outputs always sum to 1)",
              (np.ones((1, 3)), probs((1, 3))),
              hint="adding a constant to every entry of dout changes nothing: the result must "
@@ -115,12 +118,24 @@ def _prelu_reference(dout, z, a):
     return float(_prelu_bwd(dout, cache)[1][0])
 
 
+def _as_number(prelu_slope_grad):
+    """Accept a size-1 array (what ``nb.PReLU().a.grad`` holds) as the number it holds."""
+    def wrapped(*args, **kwargs):
+        out = prelu_slope_grad(*args, **kwargs)
+        if hasattr(out, "shape") and tuple(out.shape) in ((), (1,), (1, 1)):
+            return float(out.reshape(-1)[0])
+        return out
+    return wrapped
+
+
 def _prelu_cases():
     rng = np.random.default_rng(42)
     return [
         Case("one row z = [-2, 1] with dout = [1, 1] and a = 0.25",
              (np.ones((1, 2)), np.array([[-2.0, 1.0]]), 0.25),
-             hint="only the entries with z <= 0 depend on a: there g(z) = a z, so dg/da = z."),
+             hint="only the entries with z <= 0 depend on a: there g(z) = a z, so dg/da = z; "
+                  "and one slope is shared by all units: sum over every axis, not axis 0 "
+                  "(one number, not one per unit)."),
         Case("z all positive (the slope is not used at all)",
              (np.ones((2, 2)), np.array([[1.0, 2.0], [0.5, 3.0]]), 0.25)),
         Case("a 5 x 4 batch, a = 0.1", (rng.standard_normal((5, 4)),
@@ -136,8 +151,9 @@ def _prelu_cases():
 def check_prelu_slope_grad(prelu_slope_grad):
     r"""Check ``prelu_slope_grad(dout, z, a)``: :math:`\partial L/\partial a` for one shared slope.
 
-    ``dout`` and ``z`` have shape (N, D), ``a`` is a float; the answer is a number,
+    ``dout`` and ``z`` have shape (N, D), ``a`` is a float; the answer is a number
+    (a float, or an array holding one number, like ``nb.PReLU().a.grad``),
     :math:`\sum_{n,j} \text{dout}_{nj}\,\min(z_{nj}, 0)`.
     """
-    return run_check("ex-activations-prelu-slope", prelu_slope_grad, _prelu_reference,
-                     _prelu_cases())
+    return run_check("ex-activations-prelu-slope", _as_number(prelu_slope_grad),
+                     _prelu_reference, _prelu_cases())
