@@ -16,12 +16,14 @@ every test file that starts a subprocess. Only what survives that counts.
 
 A survivor is either killed by a new test or, when no input can tell it from the
 original (an equivalent mutant), listed in ``quality/equivalent.txt`` with one line
-saying why. The score is (killed + timed out) / (mutants - equivalent).
+saying why. The score is (killed + timed out) / (mutants run - equivalent).
 
 Usage (``make mutation`` and ``make mutation MODULE=losses`` call this)::
 
     python quality/mutation.py                     # every module
     python quality/mutation.py losses gradcheck    # some modules, the others' rows kept
+    python quality/mutation.py --collect layers    # what a stopped run left in mutants/
+    python quality/mutation.py --recheck layers    # its survivors again, with the tests of now
 
 The results go to ``quality/mutation.json`` and, as a table with the survivors, to
 ``quality/MUTATION.md``.
@@ -359,11 +361,14 @@ def why_equivalent(survivor: dict, entries: list[dict]) -> str | None:
 
 def measure(module: str, path: Path, session: CleanSession | None) -> dict:
     statuses = mutmut_results(path)
-    counts = {"killed": 0, "survived": 0, "timeout": 0}
+    counts = {"killed": 0, "survived": 0, "timeout": 0, "not checked": 0}
     survivors, stale = [], 0
     for mutant, status in sorted(statuses.items(), key=lambda kv: _natural(kv[0])):
         if status in KILLED:
             counts["killed"] += 1
+            continue
+        if status == "not checked":          # a run stopped before this mutant (see --collect)
+            counts["not checked"] += 1
             continue
         if session is None:
             verdict = "timeout" if status == "timeout" else "survived"
@@ -384,7 +389,7 @@ def measure(module: str, path: Path, session: CleanSession | None) -> dict:
         "mutants": len(statuses),
         **counts,
         "survivors": survivors,
-        "complete": stale == 0,
+        "complete": stale == 0 and counts["not checked"] == 0,
         "stale": stale,
         "commit": git("rev-parse", "--short", "HEAD"),
         "uncommitted_changes": bool(git("status", "--porcelain", "--", str(path))),
@@ -407,7 +412,8 @@ def recheck(result: dict, path: Path, session: CleanSession) -> dict:
         if verdict != "killed":
             survivors.append(s | {"status": verdict})
     date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    return new | {"survivors": survivors, "complete": stale == 0, "stale": stale, "date": date}
+    complete = stale == 0 and not result.get("not checked")
+    return new | {"survivors": survivors, "complete": complete, "stale": stale, "date": date}
 
 
 def _natural(mutant: str):
@@ -425,9 +431,11 @@ def render(results: dict, modules: dict[str, Path], left_out: list[str]) -> str:
             continue
         equivalent = [(s, why_equivalent(s, entries)) for s in r["survivors"]]
         n_equiv = sum(1 for s, why in equivalent if why and s["status"] == "survived")
-        denominator = r["mutants"] - n_equiv
+        denominator = r["mutants"] - r.get("not checked", 0) - n_equiv
         score = (r["killed"] + r["timeout"]) / denominator if denominator else 1.0
-        run = "complete" if r["complete"] else f"incomplete ({r['stale']} survivors not re-run cleanly)"
+        missing = [f"{r['stale']} survivors not re-run cleanly"] if r["stale"] else []
+        missing += [f"{r['not checked']} mutants not run"] if r.get("not checked") else []
+        run = "complete" if r["complete"] else f"incomplete ({', '.join(missing)})"
         where = f"{r['commit']}{' + uncommitted edits' if r['uncommitted_changes'] else ''}, {r['date']}"
         rows.append(f"| `{module}` | {r['mutants']} | {r['killed']} | {r['survived']} | {r['timeout']} "
                     f"| {n_equiv} | {100 * score:.1f} % | {run}; {where} |")
@@ -445,7 +453,7 @@ def render(results: dict, modules: dict[str, Path], left_out: list[str]) -> str:
         "Written by `make mutation` (`quality/mutation.py`); do not edit by hand. How it works and how to",
         "read it: the docstring of `quality/mutation.py`. Mutants that mutmut did not kill were run again",
         "in a clean session (a fresh interpreter over the whole unit suite) before being counted.",
-        "Score = (killed + timed out) / (mutants - equivalent); the target is 95 % in every module.",
+        "Score = (killed + timed out) / (mutants run - equivalent); the target is 95 % in every module.",
         "",
         "| module | mutants | killed | survived | timed out | equivalent | score | run |",
         "|---|---:|---:|---:|---:|---:|---:|---|",
@@ -477,6 +485,9 @@ def main(argv=None):
     parser.add_argument("--max-children", type=int, default=1, help="parallel mutmut workers (default 1)")
     parser.add_argument("--no-rerun", action="store_true",
                         help="believe mutmut's survivors without the clean re-run (quicker, for iterating)")
+    parser.add_argument("--collect", action="store_true",
+                        help="read the results mutmut has written to mutants/ so far (a stopped run) "
+                             "instead of running it; mutants it did not reach count as not run")
     parser.add_argument("--recheck", action="store_true",
                         help="run only the survivors of the last run (still in mutants/) again in a clean "
                              "session, with the tests as they are now")
@@ -501,7 +512,7 @@ def main(argv=None):
         chosen = select(modules, args.modules)
         with_functions = {m: p for m, p in chosen.items() if "def " in (ROOT / p).read_text()}
         globs = [] if not args.modules else sorted({glob_for(m) for m in with_functions})
-        if with_functions:
+        if with_functions and not args.collect:
             run_mutmut(globs, args.max_children)
         own_tests = [t for t in (Path("tests") / f"test_{p.stem}.py" for p in chosen.values())
                      if (ROOT / t).exists()]

@@ -150,3 +150,19 @@ def test_digits_test_fraction_and_labels(rng):
     d = nb.data.digits(rng=rng, test_fraction=0.5)
     assert d.X_test.shape == (898, 64) and d.X_train.shape == (899, 64)
     assert d.y_train.dtype == np.int64 and d.y_test.dtype == np.int64
+
+
+def test_moons_geometry_and_noise(rng):
+    """Noise-free: class 0 on the upper unit half circle, class 1 on the lower half circle of
+    centre (1, 0.5), each arc covered from end to end."""
+    X, y = nb.data.moons(2000, noise=0.0, rng=rng)
+    np.testing.assert_array_equal(y, np.r_[np.zeros(1000), np.ones(1000)])
+    upper, lower = X[y == 0], X[y == 1]
+    np.testing.assert_allclose(np.linalg.norm(upper, axis=1), 1.0, rtol=1e-12)
+    np.testing.assert_allclose(np.linalg.norm(lower - [1.0, 0.5], axis=1), 1.0, rtol=1e-12)
+    assert upper[:, 1].min() >= 0 and lower[:, 1].max() <= 0.5
+    assert upper[:, 0].max() > 0.99 and upper[:, 0].min() < -0.99
+    assert lower[:, 0].min() < 0.01 and lower[:, 0].max() > 1.99
+    Xn, yn = nb.data.moons(4000, rng=rng)                      # default noise 0.1
+    r = np.where(yn == 0, np.linalg.norm(Xn, axis=1), np.linalg.norm(Xn - [1.0, 0.5], axis=1))
+    assert r.mean() == pytest.approx(1.0, abs=0.01) and r.std() == pytest.approx(0.1, rel=0.1)

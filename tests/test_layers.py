@@ -153,7 +153,7 @@ def test_layer_refusals(rng):
     layer = nb.Linear(4, 3, rng=rng)
     with pytest.raises(ValueError, match=r"x must have shape \(N, 4\), got \(2, 5\)"):
         layer.forward(np.ones((2, 5)))
-    with pytest.raises(RuntimeError, match=r"Linear\.backward called before forward"):
+    with pytest.raises(RuntimeError, match=r"^Linear\.backward called before forward$"):
         layer.backward(np.ones((2, 3)))
     with pytest.raises(RuntimeError, match=r"ReLU\.backward called before forward"):
         nb.ReLU().backward(np.ones(3))
