@@ -397,6 +397,9 @@ class LeakyReLU(_Activation):
         self.negative_slope = _real("negative_slope", negative_slope)
 
     def forward(self, z):
+        if self.frozen_piece is not None:
+            self._cache = self.frozen_piece
+            return z * self._cache
         out, self._cache = leaky_relu_forward(z, self.negative_slope)
         return out
 
@@ -431,6 +434,10 @@ class PReLU(_Activation):
         self.a = Parameter(self.backend.asarray([init] * num_parameters), "a")
 
     def forward(self, z):
+        if self.frozen_piece is not None:
+            pos, a = self.frozen_piece, self.a.data
+            self._cache = (z, pos, a)
+            return z * (pos + a * (1.0 - pos))
         out, self._cache = prelu_forward(z, self.a.data)
         return out
 
@@ -542,7 +549,14 @@ class Maxout(Module):
         self._cache = None
 
     def forward(self, x):
-        out, self._cache = maxout_forward(self.linear.forward(x), self.k)
+        z = self.linear.forward(x)
+        if self.frozen_piece is not None:
+            xp = namespace(z)
+            N, Dk = z.shape
+            winner = self.frozen_piece
+            self._cache = (winner, (N, Dk))
+            return xp.sum(xp.reshape(z, (N, Dk // self.k, self.k)) * winner, axis=2)
+        out, self._cache = maxout_forward(z, self.k)
         return out
 
     def backward(self, dout, input_grad: bool = True):

@@ -25,17 +25,19 @@ oracle for all of the above.
 
 ReLU networks: the loss is only piecewise smooth in :math:`\theta`. On each
 linear piece of the network (each *activation pattern*: which ReLUs are on) it is
-smooth, and its Hessian there is what autograd returns. A step that crosses a kink
+smooth, and its Hessian there is what autograd returns. A step that crossed a kink
 would add a jump of the gradient divided by :math:`2h`, which is huge, and a
-Lanczos iteration finds exactly the directions that cross kinks. So :func:`hvp`
-records the pattern at :math:`\theta` (``Module.piece()`` of every ReLU, leaky
-ReLU, PReLU and maxout) and halves the step until neither :math:`\theta \pm h v`
-leaves it; the quotient is then the Hessian of the current piece.
+Lanczos iteration seeks out exactly such directions. So :func:`hvp` freezes every
+ReLU, leaky ReLU, PReLU and maxout on the piece it takes at :math:`\theta`
+(``Module.frozen_piece``) while it differences the gradient: the quotient is the
+Hessian of the current piece, exactly what autograd gives (ReLU's derivative
+taken as 0 at 0).
 """
 
 from __future__ import annotations
 
 import math
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -179,17 +181,30 @@ def _default_eps(dtype_name: str) -> float:
     return float(np.finfo(dtype_name).eps) ** (1.0 / 3.0)
 
 
-def _pieces(model):
-    """The activation pattern of the last forward: one array per piecewise-linear module."""
-    return [p for p in (m.piece() for m in model._modules()) if p is not None]
+@contextmanager
+def _on_current_piece(model, X, theta):
+    """Freeze every piecewise-linear module on the piece it takes at ``theta`` on ``X``.
 
-
-def _same_pieces(a, b, xp) -> bool:
-    return all(bool(xp.all(u == v)) for u, v in zip(a, b, strict=True))
-
-
-# Steps along v are halved at most this often to stay on the current linear piece.
-_MAX_HALVINGS = 30
+    A ReLU network's loss is smooth on each linear piece (each activation
+    pattern) and has kinks between them. Inside this context, every ReLU,
+    leaky ReLU, PReLU and maxout uses the pattern of a forward at ``theta``,
+    whatever its input: the loss is the smooth function of the parameters that
+    it is on that piece, and finite differences of its gradient give that
+    piece's Hessian, which is what autograd returns (with ReLU's derivative 0 at 0).
+    """
+    modules = list(model._modules())
+    for m in modules:                       # no stale piece from an earlier freeze
+        m.frozen_piece = None
+    _write(model.parameters(), theta, model.backend.xp)
+    model.forward(X)
+    pieces = [(m, m.piece()) for m in modules]
+    try:
+        for m, piece in pieces:
+            m.frozen_piece = piece
+        yield
+    finally:
+        for m in modules:
+            m.frozen_piece = None
 
 
 def _hvp(model, loss_fn, X, y, theta, v, eps):
@@ -199,32 +214,15 @@ def _hvp(model, loss_fn, X, y, theta, v, eps):
         return xp.zeros_like(v)
     h = eps / norm                              # a step of length eps along v
     params = model.parameters()
-    _write(params, theta, xp)
-    _loss(model, loss_fn, X, y)
-    base = _pieces(model)                        # empty for smooth networks
-
-    def gradient_at(step):
-        _write(params, theta + step * v, xp)
-        _, g = _gradient(model, loss_fn, X, y, params)
-        return g, _same_pieces(base, _pieces(model), xp)
-
-    for attempt in range(_MAX_HALVINGS + 1):
-        g_plus, plus_ok = gradient_at(h)
-        g_minus, minus_ok = gradient_at(-h)
-        if (plus_ok and minus_ok) or attempt == _MAX_HALVINGS:
-            break
-        h /= 2.0                                 # a kink lies within h: step closer
-    _write(params, theta, xp)
-    if plus_ok and minus_ok:
-        return (g_plus - g_minus) / (2.0 * h)
-    # theta sits (numerically) on a kink: a one-sided quotient on a side that stays put.
-    _, g0 = _gradient(model, loss_fn, X, y, params)
-    if plus_ok:
-        return (g_plus - g0) / h
-    if minus_ok:
-        return (g0 - g_minus) / h
-    raise RuntimeError("hvp: every step along v changes the activation pattern; "
-                       "the loss is not twice differentiable at these parameters")
+    try:
+        with _on_current_piece(model, X, theta):
+            _write(params, theta + h * v, xp)
+            _, g_plus = _gradient(model, loss_fn, X, y, params)
+            _write(params, theta - h * v, xp)
+            _, g_minus = _gradient(model, loss_fn, X, y, params)
+    finally:
+        _write(params, theta, xp)
+    return (g_plus - g_minus) / (2.0 * h)
 
 
 def _eps(model, eps):

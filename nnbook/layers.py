@@ -264,13 +264,18 @@ class Module:
             m.backend = bk
         return self
 
+    # A piece to use instead of the one the input selects (see :meth:`piece`).
+    frozen_piece = None
+
     def piece(self):
         """Which linear piece the last forward used, for piecewise-linear modules.
 
         A ReLU is linear on each side of 0; the boolean mask :math:`[z > 0]` of
         its last forward names the piece (the *activation pattern*). Smooth
-        modules return ``None``. Finite differences of the gradient are only
-        valid while every module stays on its piece (see :mod:`nnbook.hessian`).
+        modules return ``None``. While ``frozen_piece`` holds such a piece, the
+        module's forward uses it whatever its input: the network is then the
+        smooth function of its parameters that it is on that piece, which
+        :mod:`nnbook.hessian` differentiates.
         """
         return None
 
@@ -397,6 +402,12 @@ class ReLU(_Activation):
 
     _forward = staticmethod(relu_forward)
     _backward = staticmethod(relu_backward)
+
+    def forward(self, z):
+        if self.frozen_piece is None:
+            return super().forward(z)
+        self._cache = self.frozen_piece
+        return z * self._cache
 
     def piece(self):
         return self._cache                                # the mask [z > 0]
