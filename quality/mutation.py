@@ -400,7 +400,11 @@ def measure(module: str, path: Path, session: CleanSession | None) -> dict:
 def recheck(result: dict, path: Path, session: CleanSession) -> dict:
     """Run a module's survivors again in a clean session (after new tests were written)."""
     survivors, new, stale = [], dict(result), 0
+    entries = load_equivalent()
     for s in result["survivors"]:
+        if s["status"] == "survived" and why_equivalent(s, entries):
+            survivors.append(s)           # explained: no test can kill it, no need to try again
+            continue
         verdict = session.status(s["mutant"], path)
         print(f"  {s['mutant']}: was {s['status']}, a clean session says {verdict}", flush=True)
         if verdict == "stale":
