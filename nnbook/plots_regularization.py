@@ -32,7 +32,8 @@ def memorization(true_curves, random_curves, *, chance: float = 0.9):
     error_curves(random_curves, axes[1], title="random labels", legend=False)
     for ax in axes:
         ax.axhline(chance, color="gray", lw=0.8, ls=":")
-    axes[1].text(1, chance + 0.02, "chance", color="gray", fontsize=8)
+    axes[0].text(0.98, chance + 0.02, "chance", color="gray", fontsize=8, ha="right",
+                 transform=axes[0].get_yaxis_transform())
     return fig
 
 
