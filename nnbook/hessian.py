@@ -32,6 +32,13 @@ ReLU, leaky ReLU, PReLU and maxout on the piece it takes at :math:`\theta`
 (``Module.frozen_piece``) while it differences the gradient: the quotient is the
 Hessian of the current piece, exactly what autograd gives (ReLU's derivative
 taken as 0 at 0).
+
+Stochastic models: every function here refuses (ValueError) a model with a
+module that draws at random on its next forward pass (``Dropout`` in training
+mode, Monte-Carlo dropout, any module with ``stochastic = True``): a new mask on
+each of the two gradients would make their difference noise. Call
+``model.eval()`` first; the Hessian is then that of the deterministic network
+(batch norm in eval mode uses its running statistics).
 """
 
 from __future__ import annotations
@@ -116,8 +123,32 @@ def _write(params, theta, xp):
 # Loss and gradient as functions of theta
 # --------------------------------------------------------------------------
 
+def _stochastic_modules(model):
+    """Names of the modules of ``model`` whose next forward pass draws at random.
+
+    Found without importing them: a module that declares ``stochastic``, or one
+    whose class name contains "Dropout" and that is ``active`` (Dropout in
+    training mode, or Monte-Carlo dropout) or, without that flag, in training mode.
+    """
+    found = []
+    for m in model._modules():
+        flag = getattr(m, "stochastic", None)
+        if flag is None and "dropout" in type(m).__name__.lower():
+            flag = getattr(m, "active", m.training) and getattr(m, "p", 1.0) != 0.0
+        if flag:
+            found.append(type(m).__name__)
+    return found
+
+
 def _check_problem(model, loss_fn, X, y):
     _check_model(model)
+    stochastic = _stochastic_modules(model)
+    if stochastic:
+        raise ValueError(
+            f"model must be deterministic (a new dropout mask on every forward makes "
+            f"finite differences of the gradient meaningless): call model.eval() "
+            f"first, got {', '.join(sorted(set(stochastic)))} active"
+        )
     if not (callable(getattr(loss_fn, "forward", None))
             and callable(getattr(loss_fn, "backward", None))):
         raise TypeError(

@@ -176,3 +176,32 @@ def test_bad_inputs_are_refused():
     odd = nb.Sequential(nb.Linear(2, 2, rng=rng), Odd())
     _raises(TypeError, "autograd_hessian does not know the module Odd", hs.autograd_hessian,
             odd, nb.MSELoss(), X, np.zeros((30, 2)))
+
+
+def test_a_stochastic_model_is_refused_until_eval():
+    # A new dropout mask on every forward pass would make the gradient differences noise.
+    from nnbook.dropout import Dropout
+
+    bk = nb.Backend()
+    _, loss_fn, X, y = _problem(bk)
+    rng = np.random.default_rng(0)
+    model = nb.Sequential(nb.Linear(2, 8, rng=rng), nb.Tanh(),
+                          Dropout(0.5, rng=np.random.default_rng(1)), nb.Linear(8, 2, rng=rng))
+    v = rng.standard_normal(hs.num_parameters(model))
+    msg = ("model must be deterministic (a new dropout mask on every forward makes finite "
+           "differences of the gradient meaningless): call model.eval() first, got Dropout active")
+    for fn, args in [(hs.hvp, (v,)), (hs.hessian, ()), (hs.loss_value, ()),
+                     (hs.flat_gradient, ())]:
+        _raises(ValueError, msg, fn, model, loss_fn, X, y, *args)
+    _raises(ValueError, msg, hs.top_eigenvalues, model, loss_fn, X, y, k=2, rng=rng)
+
+    class Noisy(nb.Tanh):
+        stochastic = True               # any module may declare itself random
+
+    noisy = nb.Sequential(nb.Linear(2, 2, rng=rng), Noisy())
+    _raises(ValueError, msg.replace("Dropout", "Noisy"), hs.hvp, noisy, loss_fn, X, y,
+            np.ones(6))
+
+    model.eval()                        # deterministic now: the same as without dropout
+    H = hs.hessian(model, loss_fn, X, y)
+    assert np.allclose(hs.hvp(model, loss_fn, X, y, v), H @ v, rtol=1e-6, atol=1e-8)
