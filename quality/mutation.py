@@ -431,7 +431,8 @@ def render(results: dict, modules: dict[str, Path], left_out: list[str]) -> str:
     for module in modules:
         r = results.get(module)
         if r is None:
-            rows.append(f"| `{module}` | | | | | | | not measured yet |")
+            state = "not measured yet" if "def " in (ROOT / modules[module]).read_text() else "no functions"
+            rows.append(f"| `{module}` | | | | | | | {state} |")
             continue
         equivalent = [(s, why_equivalent(s, entries)) for s in r["survivors"]]
         n_equiv = sum(1 for s, why in equivalent if why and s["status"] == "survived")
@@ -440,6 +441,7 @@ def render(results: dict, modules: dict[str, Path], left_out: list[str]) -> str:
         missing = [f"{r['stale']} survivors not re-run cleanly"] if r["stale"] else []
         missing += [f"{r['not checked']} mutants not run"] if r.get("not checked") else []
         run = "complete" if r["complete"] else f"incomplete ({', '.join(missing)})"
+        run += f"; {r['note']}" if r.get("note") else ""
         where = f"{r['commit']}{' + uncommitted edits' if r['uncommitted_changes'] else ''}, {r['date']}"
         rows.append(f"| `{module}` | {r['mutants']} | {r['killed']} | {r['survived']} | {r['timeout']} "
                     f"| {n_equiv} | {100 * score:.1f} % | {run}; {where} |")
