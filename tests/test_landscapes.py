@@ -149,6 +149,29 @@ def test_goe(rng):
             ls.goe, 2, rng=3)
 
 
+def test_goe_positive_definite_fraction_matches_eigenvalues():
+    # The elimination test and the eigenvalues see the same draws (same seed, same batches).
+    for n in (1, 3, 5):
+        frac = ls.goe_positive_definite_fraction(n, 30_000, rng=np.random.default_rng(n),
+                                                 batch=7_000)
+        rng = np.random.default_rng(n)
+        draws = np.concatenate([ls.goe(n, rng=rng, size=m) for m in (7_000,) * 4 + (2_000,)])
+        assert frac == np.mean(np.all(np.linalg.eigvalsh(draws) > 0, axis=1))
+    assert ls.goe_positive_definite_fraction(1, 10_000, rng=np.random.default_rng(0)) == \
+        pytest.approx(0.5, abs=0.02)
+    assert ls.goe_positive_definite_fraction(4, 200_000, rng=np.random.default_rng(0)) == \
+        pytest.approx(2.4e-3, rel=0.2)
+    rng = np.random.default_rng(0)
+    _raises(ValueError, "n must be a positive int, got 0", ls.goe_positive_definite_fraction,
+            0, 10, rng=rng)
+    _raises(ValueError, "samples must be a positive int, got 0",
+            ls.goe_positive_definite_fraction, 2, 0, rng=rng)
+    _raises(ValueError, "batch must be a positive int, got 1.5",
+            ls.goe_positive_definite_fraction, 2, 10, rng=rng, batch=1.5)
+    _raises(TypeError, "rng must be a numpy.random.Generator (e.g. numpy.random.default_rng(0)), got int",
+            ls.goe_positive_definite_fraction, 2, 10, rng=3)
+
+
 def _trained(backend, seed=0):
     rng = np.random.default_rng(seed)
     X, y = nb.data.moons(60, rng=rng)
