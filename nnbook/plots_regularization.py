@@ -28,8 +28,9 @@ def memorization(true_curves, random_curves, *, chance: float = 0.9):
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.4), sharey=True)
-    error_curves(true_curves, axes[0], title="true labels")
+    error_curves(true_curves, axes[0], title="true labels", legend=False)
     error_curves(random_curves, axes[1], title="random labels", legend=False)
+    axes[0].legend(loc="center right")
     for ax in axes:
         ax.axhline(chance, color="gray", lw=0.8, ls=":")
     axes[0].text(0.98, chance + 0.02, "chance", color="gray", fontsize=8, ha="right",
