@@ -320,3 +320,17 @@ def test_newton_explorer_is_live_and_static():
     assert isinstance(ex, Explorer)
     html = ex._repr_mimebundle_()["text/html"]
     assert html.count("data:image/png;base64,") == 2 and 'type="range"' in html   # img + JS
+
+
+def test_model_objective_runs_the_same_on_numpy_and_torch():
+    runs = []
+    for bk in (nb.Backend("numpy"), nb.Backend("torch", "cpu")):
+        rng = np.random.default_rng(0)
+        X, y = nb.data.moons(40, rng=rng)
+        model = nb.mlp([2, 4, 2], "tanh", rng=rng, backend=bk)
+        f = so.ModelObjective(model, nb.CrossEntropyLoss(), bk.asarray(X), bk.asarray(y))
+        theta0 = f.x0()
+        runs.append((so.newton(f, theta0, 4, damping=1.0, adaptive=True).losses,
+                     so.lbfgs(f, theta0, 10, line_search="wolfe").losses))
+    for a, b in zip(runs[0], runs[1], strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-6)
