@@ -6,13 +6,15 @@ MPS or CPU). PyTorch is imported only when a torch backend is asked for.
 
 Modules: ``backend`` (namespaces, devices, dtypes), ``layers``, ``activations``, ``losses``,
 ``init``, ``optim`` (optimisers and the training loop), ``perceptron``,
-``gradcheck``, ``data``, ``plots``, ``signal`` (signal propagation at initialisation).
+``gradcheck``, ``data``, ``plots``, ``signal`` (signal propagation at initialisation),
+``dropout``, ``regularization`` (L2, early stopping, train/validation/test splits).
 """
 
 from . import (
     activations,
     backend,
     data,
+    dropout,
     gradcheck,
     hessian,
     init,
@@ -22,6 +24,7 @@ from . import (
     norm,
     optim,
     perceptron,
+    regularization,
     signal,
 )
 from .activations import ELU, GELU, LeakyReLU, Maxout, PReLU, Softmax, Softplus
@@ -58,6 +61,7 @@ __all__ = [
     "activations",
     "backend",
     "data",
+    "dropout",
     "fit",
     "gradcheck",
     "hessian",
@@ -70,6 +74,7 @@ __all__ = [
     "optim",
     "perceptron",
     "predict",
+    "regularization",
     "signal",
     "to_numpy",
 ]
