@@ -140,9 +140,7 @@ def variant_comparison(results: dict, axes=None, *, title="Activations compared"
             ax.plot([np.median(v)], [i], "d", ms=6, mfc="white", mew=1.5, color=color)
         if chance is not None:
             x0 = chance if key == "acc" else np.log(1 / chance)
-            ax.axvline(x0, color="0.6", ls="--", lw=1,
-                       label="chance" if key == "acc" else "uniform guess")
-            ax.legend(loc="lower right" if key == "acc" else "upper right")
+            ax.axvline(x0, color="0.6", ls="--", lw=1)   # the caption names it
         ax.set_yticks(y, names)
         ax.invert_yaxis()
         ax.set(xlabel=label, title=f"{title}: {label}")
