@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .backend import check_array, check_rng, check_same_backend
+from .backend import as_backend, check_array, check_rng, check_same_backend
 from .layers import Module
 
 __all__ = ["Dropout", "dropout_backward", "dropout_forward", "dropout_mask"]
@@ -143,6 +143,10 @@ class Dropout(Module):
     mc : bool, default False
         Monte-Carlo dropout: keep dropping units in eval mode too, so that repeated
         predictions sample different subnetworks (Gal & Ghahramani, 2016).
+    backend : Backend or str, optional
+        Where the arrays it works on live (default NumPy float64); it matters only
+        when the layer comes first in a :class:`~nnbook.layers.Sequential`, whose
+        backend is its first layer's (``model.to(...)`` sets it for every layer).
 
     Shapes: ``x`` (N, ...) -> the same shape. The mask is drawn per entry, so
     every sample of the batch has its own subnetwork.
@@ -157,8 +161,9 @@ class Dropout(Module):
     array([[1., 1., 1., 1., 1., 1.]])
     """
 
-    def __init__(self, p: float = 0.5, *, rng, mc: bool = False):
+    def __init__(self, p: float = 0.5, *, rng, mc: bool = False, backend=None):
         self.p = _check_p(p)
+        self.backend = as_backend(backend)
         self.rng = check_rng(rng)
         if not isinstance(mc, bool):
             raise TypeError(f"mc must be True or False, got {mc!r}")

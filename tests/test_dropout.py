@@ -178,3 +178,30 @@ def test_bad_inputs():
         Dropout(0.5, rng=np.random.default_rng(0))([[1.0]])
     with pytest.raises(RuntimeError, match=whole("Dropout.backward called before forward")):
         Dropout(0.5, rng=np.random.default_rng(0)).backward(x)
+
+
+def test_input_dropout_first_in_a_torch_network_trains_like_numpy():
+    import nnbook as nb
+
+    def net(backend):
+        rng = np.random.default_rng(0)
+        model = nb.Sequential(Dropout(0.2, rng=rng, backend=backend),
+                              Linear(4, 6, rng=rng, backend=backend), ReLU(),
+                              Dropout(0.5, rng=rng, backend=backend),
+                              Linear(6, 3, rng=rng, backend=backend))
+        return model
+
+    X = np.random.default_rng(1).normal(size=(20, 4))
+    y = np.arange(20) % 3
+    losses = []
+    for lib in ("numpy", "torch"):
+        bk = Backend(lib)
+        model = net(lib)
+        assert model.backend == bk
+        h = nb.fit(model, nb.CrossEntropyLoss(), nb.SGD(model.parameters(), lr=0.1),
+                   bk.asarray(X), bk.asarray(y), epochs=3, batch_size=5,
+                   rng=np.random.default_rng(2))
+        losses.append(h.loss)
+    np.testing.assert_allclose(losses[0], losses[1], rtol=1e-12)
+    moved = net(None).to("torch")
+    assert moved.backend == Backend("torch") and moved[0].backend == Backend("torch")
