@@ -4,14 +4,17 @@ One implementation of each algorithm, written against the Python array API, that
 runs on NumPy arrays (the reference, on the CPU) and on PyTorch tensors (CUDA,
 MPS or CPU). PyTorch is imported only when a torch backend is asked for.
 
-Modules: ``backend`` (namespaces, devices, dtypes), ``layers``, ``activations``, ``losses``,
-``init``, ``optim`` (optimisers and the training loop), ``perceptron``,
-``gradcheck``, ``data``, ``plots``, ``signal`` (signal propagation at initialisation),
-``dropout``, ``regularization`` (L2, early stopping, train/validation/test splits).
+Modules: ``backend`` (namespaces, devices, dtypes), ``layers``, ``activations``, ``norm``,
+``dropout``, ``losses``, ``init``, ``optim`` (SGD and the training loop), ``adaptive``
+(AdaGrad, RMSProp, Adam, AdamW), ``schedules``, ``second_order`` (Newton, BFGS,
+Quickprop), ``regularization``, ``hessian``, ``landscapes``, ``quadratic_rates``,
+``signal``, ``perceptron``, ``gradcheck``, ``data``; figures in ``plots`` and
+``plots_<topic>``, demos in ``widgets``, exercise checks in ``exercises``.
 """
 
 from . import (
     activations,
+    adaptive,
     backend,
     data,
     dropout,
@@ -24,7 +27,10 @@ from . import (
     norm,
     optim,
     perceptron,
+    quadratic_rates,
     regularization,
+    schedules,
+    second_order,
     signal,
 )
 from .activations import ELU, GELU, LeakyReLU, Maxout, PReLU, Softmax, Softplus
@@ -59,6 +65,7 @@ __all__ = [
     "__version__",
     "accuracy",
     "activations",
+    "adaptive",
     "backend",
     "data",
     "dropout",
@@ -74,7 +81,10 @@ __all__ = [
     "optim",
     "perceptron",
     "predict",
+    "quadratic_rates",
     "regularization",
+    "schedules",
+    "second_order",
     "signal",
     "to_numpy",
 ]
