@@ -37,6 +37,9 @@ def test_signal_grid_shares_one_axis(stats):
     axes = fig.axes
     assert len(axes) == 4
     assert len({ax.get_ylim() for ax in axes}) == 1
+    assert axes[0].get_ylim() == pytest.approx((1e-50, 1e50))
+    ticks = np.log10(axes[0].get_yticks())
+    np.testing.assert_allclose(ticks, np.arange(-50, 51, 10))   # a tick every 10 decades
     plt.close(fig)
 
 
