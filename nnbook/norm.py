@@ -652,7 +652,8 @@ def power_iteration(W, u, v, iters: int = 1, eps: float = 1e-12):
 
     (norms floored at ``eps``), as ``torch.nn.utils.parametrizations.spectral_norm``.
     Then :math:`\sigma = u^\top W v` estimates the largest singular value
-    :math:`\sigma_1(W)`; the error shrinks like :math:`(\sigma_2/\sigma_1)^{2k}`.
+    :math:`\sigma_1(W)`; its error shrinks like :math:`(\sigma_2/\sigma_1)^{4k}`
+    (the singular vectors ``u``, ``v`` converge like :math:`(\sigma_2/\sigma_1)^{2k}`).
 
     Parameters
     ----------

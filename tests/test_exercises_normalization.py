@@ -103,11 +103,12 @@ def test_backward_placeholder(capsys):
                        "NotImplementedError()` with your code, then run this cell again.")
 
 
-def _variant(drop_mean=False, drop_var=False, no_gamma=False, only_scale=False):
+def _variant(drop_mean=False, drop_var=False, no_gamma=False, only_scale=False,
+             eps_outside=False):
     def fn(dout, x, gamma, eps=1e-5):
         dx, dgamma, dbeta = bwd_right(dout, x, gamma, eps)
         mu, var = x.mean(0), x.var(0)
-        inv = 1 / np.sqrt(var + eps)
+        inv = 1 / (np.sqrt(var) + eps) if eps_outside else 1 / np.sqrt(var + eps)
         xhat = (x - mu) * inv
         g = dout if no_gamma else dout * gamma
         if only_scale:
@@ -128,6 +129,8 @@ def _variant(drop_mean=False, drop_var=False, no_gamma=False, only_scale=False):
      "missing."),
     (_variant(drop_mean=True), "the term through the mean, - mean(g), is missing."),
     (_variant(no_gamma=True), "gamma is missing: the gradient reaching xhat is gamma * dout."),
+    (_variant(eps_outside=True), "eps is outside the square root: the forward pass divides "
+     "by sqrt(var + eps), not by sqrt(var) + eps."),
 ])
 def test_backward_wrong_answers_are_diagnosed(wrong, hint, capsys):
     result, message = _verdict(ex.check_batchnorm_backward, wrong, capsys)

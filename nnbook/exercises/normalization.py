@@ -143,6 +143,8 @@ def _backward_diagnosis(dx, dout, x, gamma, eps):
     mu, var = x.mean(axis=0), x.var(axis=0)
     inv = 1.0 / np.sqrt(var + eps)
     xhat = (x - mu) * inv
+    inv_out = 1.0 / (np.sqrt(var) + eps)
+    xhat_out = (x - mu) * inv_out
     g = dout * gamma
     known = [
         (g * inv, "dx is gamma * dout / sqrt(var + eps): the gradient flowing through the "
@@ -153,6 +155,9 @@ def _backward_diagnosis(dx, dout, x, gamma, eps):
          "the term through the mean, - mean(g), is missing."),
         ((dout - dout.mean(axis=0) - xhat * (dout * xhat).mean(axis=0)) * inv,
          "gamma is missing: the gradient reaching xhat is gamma * dout."),
+        ((g - g.mean(axis=0) - xhat_out * (g * xhat_out).mean(axis=0)) * inv_out,
+         "eps is outside the square root: the forward pass divides by "
+         "sqrt(var + eps), not by sqrt(var) + eps."),
     ]
     for candidate, message in known:
         if np.allclose(dx, candidate, rtol=1e-6, atol=1e-9):
