@@ -78,6 +78,30 @@ def _uphill(theta, velocity, grad, lr, momentum):
     return theta + lr * v, v
 
 
+def _in_place_velocity(theta, velocity, grad, lr, momentum):
+    velocity *= momentum
+    velocity += grad
+    return theta - lr * velocity, velocity
+
+
+def _in_place_theta(theta, velocity, grad, lr, momentum):
+    v = momentum * velocity + grad
+    theta -= lr * v
+    return theta, v
+
+
+@pytest.mark.parametrize("wrong, name", [(_in_place_velocity, "velocity"),
+                                         (_in_place_theta, "theta")])
+def test_momentum_in_place_refused(wrong, name, capsys):
+    result, message = _verdict(ex.check_momentum_step, wrong, capsys)
+    assert not result
+    assert message == (f"✗ ex-sgd-momentum-step, case 1 of 5 (a first step: velocity 0, theta "
+                       f"(1, -2), grad (0.5, 1), lr 0.1, momentum 0.9): your function changed its "
+                       f"input {name} in place. The optimiser keeps the old arrays (and so does "
+                       f"the caller): return new arrays, v = momentum * velocity + grad, not "
+                       f"velocity *= momentum or theta -= ...")
+
+
 @pytest.mark.parametrize("wrong, expected", [
     (_paper, r"^✗ ex-sgd-momentum-step, case 1 of 5 \(a first step: .*\): value 1 of the result "
              r"has wrong values\.\n  First wrong entry at index \(0,\): expected 0\.5, received "

@@ -80,7 +80,31 @@ def _momentum_reference(theta, velocity, grad, lr, momentum):
     return _MomentumCase(theta, velocity, grad, lr, momentum)
 
 
+@dataclass(frozen=True)
+class _ChangedInPlace:
+    name: str
+
+
+def _keep_inputs(student):
+    """Call ``student`` on its arguments and return :class:`_ChangedInPlace` if it
+    modified one of the arrays it was given (the arrays are the check's own copies)."""
+    def call(theta, velocity, grad, lr, momentum):
+        before = [np.array(a, copy=True) for a in (theta, velocity, grad)]
+        got = student(theta, velocity, grad, lr, momentum)
+        for name, old, new in zip(("theta", "velocity", "grad"), before,
+                                  (theta, velocity, grad), strict=True):
+            if not np.array_equal(old, np.asarray(new)):
+                return _ChangedInPlace(name)
+        return got
+    return call
+
+
 def _momentum_compare(got, c: _MomentumCase):
+    if isinstance(got, _ChangedInPlace):
+        raise AssertionError(
+            f"your function changed its input {got.name} in place. The optimiser keeps the old "
+            f"arrays (and so does the caller): return new arrays, v = momentum * velocity + grad, "
+            f"not velocity *= momentum or theta -= ...")
     theta, v = _pair(got, 2, ["theta", "velocity"])
     theta_e, v_e = c.step()
     if _close(theta, theta_e) and _close(v, v_e):
@@ -131,9 +155,11 @@ def check_momentum_step(momentum_step):
     r"""Check ``momentum_step(theta, velocity, grad, lr, momentum) -> (theta, velocity)``.
 
     PyTorch's heavy ball: :math:`v \leftarrow \mu v + g`, :math:`\theta \leftarrow
-    \theta - \eta v`, returning new arrays.
+    \theta - \eta v`, returning new arrays: a function that changes its inputs in
+    place fails, with a message naming the input.
     """
-    return run_check("ex-sgd-momentum-step", momentum_step, _momentum_reference,
+    student = _keep_inputs(momentum_step) if callable(momentum_step) else momentum_step
+    return run_check("ex-sgd-momentum-step", student, _momentum_reference,
                      _momentum_cases(), compare_fn=_momentum_compare)
 
 
