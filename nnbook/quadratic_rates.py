@@ -196,9 +196,10 @@ def descend(A, x0, lr: float, steps: int, *, momentum: float = 0.0,
 def measured_rate(errors, *, tail: float = 0.5) -> float:
     r"""The per-step rate read off a sequence of errors :math:`e_0, e_1, \dots`.
 
-    The geometric mean of :math:`e_{k+1}/e_k` over the last ``tail`` fraction of
-    the run, :math:`(e_n/e_m)^{1/(n-m)}`, so transients at the start (and the
-    oscillation of momentum, which makes single ratios jump) average out.
+    The exponential of the least-squares slope of :math:`\log e_k` against :math:`k`
+    over the last ``tail`` fraction of the run, so transients at the start are left
+    out, and the oscillation of momentum (which makes single ratios, and the ratio of
+    the two ends of a window, jump with the phase) averages out over the window.
 
     Parameters
     ----------
@@ -217,5 +218,7 @@ def measured_rate(errors, *, tail: float = 0.5) -> float:
                          "0 or overflows)")
     tail = check_real(tail, "tail", 0, 1, low_open=True)
     n = e.size - 1
-    m = min(n - 1, round(n * (1 - tail)))
-    return float((e[n] / e[m]) ** (1.0 / (n - m)))
+    m = min(n - 2, round(n * (1 - tail)))
+    k = np.arange(m, n + 1, dtype=float)
+    slope = np.polyfit(k, np.log(e[m:]), 1)[0]
+    return float(np.exp(slope))
