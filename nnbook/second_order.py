@@ -626,8 +626,15 @@ def quickprop_step(grad, prev_grad, prev_step, lr: float, mu: float = 1.75):
       :math:`-\eta G` is added when :math:`G < 0` (still downhill ahead);
     * :math:`\Delta' < 0`: the mirror image (:math:`G > s G'`, :math:`G > 0`).
 
-    The quadratic step is also capped at :math:`\mu|\Delta'|` in size (a case
-    with :math:`G = G'` would divide by zero).
+    Two additions are nnbook's, not Fahlman's: the quadratic step is capped at
+    :math:`\mu|\Delta'|` in size, and where :math:`G = G'` (a division by zero)
+    the step is :math:`\mu\Delta'`.
+
+    The rules do not turn a weight around after an uphill step: with
+    :math:`\Delta' > 0`, :math:`G' > 0` and :math:`G \ge s G'`, the step is
+    positive (uphill, since :math:`G > 0`) and as large as :math:`\mu\Delta'`;
+    ``quickprop_step([1.], [1.], [1.], 0.1)`` is ``[1.75]``. It is one cause of the
+    loss spikes of full-batch Quickprop at large :math:`\eta`.
 
     Parameters
     ----------
