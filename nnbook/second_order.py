@@ -601,6 +601,8 @@ def _quickprop_step(grad, prev_grad, prev_step, lr, mu):
     safe = xp.where(use_quad, denom, xp.ones_like(denom))
     cap = mu * xp.abs(prev_step)
     quad = xp.clip(prev_step * grad / safe, -cap, cap)      # G / (G' - G) * step', capped
+    # the cap and mu * step' where G' = G are nnbook's additions to Fahlman's rules; after
+    # an uphill step (G' > 0, G >= s G' with step' > 0) the jump stays uphill, no -lr G
     jump = xp.where(use_quad, quad, xp.where(zero, 0.0 * prev_step, mu * prev_step))
     downhill = zero | (pos & (grad < 0)) | (neg & (grad > 0))
     return jump + xp.where(downhill, -lr * grad, 0.0 * grad)

@@ -89,7 +89,7 @@ def quickprop_right(grad, prev_grad, prev_step, lr, mu):
 @pytest.mark.parametrize("fn", [quickprop_right, so.quickprop_step])
 def test_quickprop_passes_right_answers(fn, capsys):
     result, message = _verdict(ex.check_quickprop_step, fn, capsys)
-    assert result and message == "✓ ex-newton-quickprop-step: all 6 cases pass."
+    assert result and message == "✓ ex-newton-quickprop-step: all 7 cases pass."
 
 
 def test_quickprop_placeholder(capsys):
@@ -111,19 +111,19 @@ def _unlimited(grad, prev_grad, prev_step, lr, mu):
 
 @pytest.mark.parametrize("wrong, expected", [
     (_no_gradient_term,
-     r"^✗ ex-newton-quickprop-step, case 1 of 6 \(no previous step .*\): the result has wrong "
+     r"^✗ ex-newton-quickprop-step, case 1 of 7 \(no previous step .*\): the result has wrong "
      r"values\.\n  First wrong entry at index \(0,\): expected -0\.05, received -5e-301\. .*\n  "
      r"The gradient term is missing: add -lr \* grad where the slope still points the way of the "
      r"previous step, and take a plain gradient step where the previous step was 0\.\n  "
      r"Hint: where the previous step is 0 the step is -lr \* grad\.$"),
     (_gradient_term_everywhere,
-     r"case 3 of 6 \(the slope changed sign.*\n  The gradient term -lr \* grad is added "
+     r"case 3 of 7 \(the slope changed sign.*\n  The gradient term -lr \* grad is added "
      r"everywhere: add it only where"),
     (_unlimited,
-     r"case 4 of 6 \(the slope barely shrank.*\n  The step is not limited: where the secant's "
+     r"case 4 of 7 \(the slope barely shrank.*\n  The step is not limited: where the secant's "
      r"jump would exceed mu times the previous step"),
     (lambda g, gp, sp, lr, mu: quickprop_right(-g, gp, sp, lr, mu),
-     r"^✗ ex-newton-quickprop-step, case 1 of 6 .*expected -0\.05, received 0\.05"),
+     r"^✗ ex-newton-quickprop-step, case 1 of 7 .*expected -0\.05, received 0\.05"),
 ])
 def test_quickprop_wrong_answers_explained(wrong, expected, capsys):
     result, message = _verdict(ex.check_quickprop_step, wrong, capsys)

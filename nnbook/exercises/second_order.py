@@ -180,6 +180,10 @@ def _quickprop_cases():
              (r.standard_normal((3, 4)), r.standard_normal((3, 4)),
               r.standard_normal((3, 4)) * (r.random((3, 4)) > 0.2), 0.5, 1.75),
              hint="every rule applies elementwise: use numpy.where, no loops needed."),
+        Case("an uphill step stays uphill: previous step 1, prev_grad 1, grad 1 and 0.8",
+             (np.array([1.0, 0.8]), np.array([1.0, 1.0]), np.array([1.0, 1.0]), 0.1, 1.75),
+             hint="G = G' gives mu * step'; the secant jump is capped at mu |step'|; "
+                  "no gradient term is added when grad > 0 after a positive step."),
     ]
 
 
