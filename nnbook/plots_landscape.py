@@ -177,13 +177,16 @@ def hessian_explorer(functions=None):
     the local quadratic model next to the function (:func:`hessian_panels`).
 
     ``functions`` maps names to 2-D :class:`~nnbook.landscapes.Objective` s; the
-    default offers the chapter's test functions. Returns the ``interactive``
-    widget (display it as the last expression of a cell).
+    default offers the chapter's test functions. Returns a
+    :class:`nnbook.widgets.Explorer` (display it as the last expression of a
+    cell); without a kernel, its slider steps through the functions at the origin.
     """
     import matplotlib.pyplot as plt
     from ipywidgets import Dropdown, FloatSlider, interactive
 
     from . import landscapes as ls
+    from .static_slider import static_slider
+    from .widgets import Explorer
 
     if functions is None:
         functions = {"double well": ls.DoubleWell(), "saddle": ls.Quadratic.saddle(),
@@ -196,12 +199,17 @@ def hessian_explorer(functions=None):
         plt.show()
 
     slider = dict(min=-2.0, max=2.0, step=0.05)
-    return interactive(show, function=Dropdown(options=list(functions), value="double well",
+    live = interactive(show, function=Dropdown(options=list(functions), value="double well",
                                                description="function"),
                        x=FloatSlider(value=0.0, description="x", **slider),
                        y=FloatSlider(value=0.0, description="y", **slider),
                        radius=FloatSlider(value=1.0, min=0.1, max=2.0, step=0.1,
                                           description="window"))
+    names = list(functions)
+    static = static_slider(lambda name: hessian_panels(functions[name], (0.0, 0.0)), names,
+                           label="function", name="hessian-explorer", start=0,
+                           alt="a test function and its second-order model at the origin")
+    return Explorer(live, static)
 
 
 def spectrum(eigenvalues: dict, ax=None, *, title="Hessian eigenvalues, sorted",

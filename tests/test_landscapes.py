@@ -284,5 +284,8 @@ def test_hessian_explorer_builds():
     pytest.importorskip("ipywidgets")
     from nnbook import plots_landscape as pl
 
-    w = pl.hessian_explorer()
+    explorer = pl.hessian_explorer()
+    w = explorer.widget
     assert [c.description for c in w.children[:4]] == ["function", "x", "y", "window"]
+    html = explorer._repr_mimebundle_()["text/html"]
+    assert html.count("iVBOR") == len(w.children[0].options) + 1    # a frame per function
