@@ -19,7 +19,7 @@ import html
 import re
 
 # matplotlib's animation HTML: <link rel="stylesheet"\nhref="https://.../font-awesome...css">
-_IMG_WITHOUT_ALT = re.compile(r"<img\s(?![^>]*\balt=)")
+_IMG_WITHOUT_ALT = re.compile(r"<img\s(?![^>]*\balt=\"[^\"])")  # no alt, or alt=""
 _CDN_LINK = re.compile(r"<link\b[^>]*\bhref=\"https?://[^\"]*font-awesome[^\"]*\"[^>]*>", re.S)
 
 
@@ -60,6 +60,7 @@ def _alt_from_captions(app, doctree, docname):
             if "html" in raw.get("format", "") and "<img" in raw.astext():
                 alt = f'<img alt="{html.escape(text, quote=True)}" '
                 new = _IMG_WITHOUT_ALT.sub(lambda _, alt=alt: alt, raw.astext())
+                new = re.sub(r'(<img alt="[^"]+" [^>]*?)\s*\balt=""', r"\1", new)
                 raw.children = [nodes.Text(new)]
                 raw.rawsource = new
 
