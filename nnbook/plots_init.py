@@ -225,20 +225,24 @@ def gain_animation(gains=None, *, stats=None, activations=("tanh", "relu"), widt
 def signal_explorer(width: int = 64, batch: int = 64, seed: int = 0):
     """Sliders for depth, activation and initialisation; draws the per-layer statistics.
 
-    Returns the ``interactive`` widget (display it as the last expression of a
-    cell). Each change builds a fresh bias-free network and measures the
-    standard deviation of the pre-activations (forward) and of the error
-    signal (backward) at every layer.
+    Returns a :class:`nnbook.widgets.Explorer` (display it as the last expression
+    of a cell). Live, each change builds a fresh bias-free network and measures
+    the standard deviation of the pre-activations (forward) and of the error
+    signal (backward) at every layer; without a kernel, its slider steps through
+    the initialisation schemes for a 50-layer tanh network.
     """
     import matplotlib.pyplot as plt
     from ipywidgets import Dropdown, FloatLogSlider, IntSlider, interactive
+
+    from .static_slider import static_slider
+    from .widgets import Explorer
 
     X = np.random.default_rng(seed).standard_normal((batch, width))
     options = {**{name: fns[0] for name, fns in SCHEMES.items()},
                "orthogonal": _init.orthogonal,
                "orthogonal, gain √2": partial(_init.orthogonal, gain=np.sqrt(2.0))}
 
-    def show(depth=50, activation="tanh", scheme="LeCun 1/fan_in", scale=1.0):
+    def figure(depth=50, activation="tanh", scheme="LeCun 1/fan_in", scale=1.0):
         base = options[scheme]
 
         def scaled(shape, fan_in, fan_out, rng):
@@ -246,7 +250,7 @@ def signal_explorer(width: int = 64, batch: int = 64, seed: int = 0):
 
         model = deep_mlp(width, depth, activation, scaled, rng=np.random.default_rng(seed + 1))
         stats = signal_stats(model, X, rng=np.random.default_rng(seed + 2))
-        _, ax = plt.subplots(figsize=(6, 3.6))
+        fig, ax = plt.subplots(figsize=(6, 3.6))
         styles = {"forward: std of $z_l$": dict(color="tab:blue"),
                   r"backward: std of $\delta_l$": dict(color="tab:red")}
         for label, values in ((r"forward: std of $z_l$", stats.preact_std),
@@ -259,9 +263,13 @@ def signal_explorer(width: int = 64, batch: int = 64, seed: int = 0):
         ax.set_ylabel("standard deviation")
         ax.set_title(f"{activation}, {scheme}, weights x {scale:.2f}")
         ax.legend(loc="lower left")
+        return fig
+
+    def show(depth=50, activation="tanh", scheme="LeCun 1/fan_in", scale=1.0):
+        figure(depth, activation, scheme, scale)
         plt.show()
 
-    return interactive(
+    live = interactive(
         show,
         depth=IntSlider(value=50, min=2, max=100, description="depth"),
         activation=Dropdown(options=["tanh", "relu", "identity", "sigmoid"], value="tanh",
@@ -270,3 +278,8 @@ def signal_explorer(width: int = 64, batch: int = 64, seed: int = 0):
         scale=FloatLogSlider(value=1.0, base=10, min=-0.5, max=0.5, step=0.05,
                              description="scale"),
     )
+    names = list(options)
+    static = static_slider(lambda name: figure(scheme=name), names, label="init",
+                           name=f"signal-explorer-{seed}", start=names.index("LeCun 1/fan_in"),
+                           alt="per-layer standard deviations of a 50-layer tanh network")
+    return Explorer(live, static)

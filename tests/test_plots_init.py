@@ -81,7 +81,10 @@ def test_gain_animation_frames():
 
 
 def test_signal_explorer_default_view():
-    widget = plots_init.signal_explorer(width=8, batch=8)
+    explorer = plots_init.signal_explorer(width=8, batch=8)
+    widget = explorer.widget
+    schemes = widget.children[2].options
+    assert explorer._repr_mimebundle_()["text/html"].count("iVBOR") == len(schemes) + 1
     assert widget.kwargs == {"depth": 50, "activation": "tanh", "scheme": "LeCun 1/fan_in",
                              "scale": 1.0}
     plt.close("all")
