@@ -130,7 +130,7 @@ class EarlyStopping:
 
     Attributes
     ----------
-    best_epoch : int (0 before any epoch; the initial weights count as epoch 0)
+    best_epoch : int (0 before any epoch has been seen; the initial weights are not evaluated)
     best_loss : float
     losses : list of float, the validation loss of every epoch seen
     should_stop : bool
