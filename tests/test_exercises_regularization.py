@@ -5,21 +5,11 @@ import re
 import numpy as np
 import pytest
 import torch
+from checks import placeholder as _placeholder
+from checks import verdict as _verdict
 
 from nnbook.exercises import regularization as ex
 from nnbook.regularization import EarlyStopping
-
-
-def _placeholder(*args, **kwargs):
-    raise NotImplementedError()
-
-
-def _verdict(check, fn, capsys):
-    result = check(fn)
-    out = capsys.readouterr().out
-    assert out.strip() == result.message
-    return result, result.message
-
 
 PLACEHOLDER = ("NotImplementedError()` with your code, then run this cell again.")
 

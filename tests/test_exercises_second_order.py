@@ -5,21 +5,11 @@ import re
 import numpy as np
 import pytest
 import torch
+from checks import placeholder as _placeholder
+from checks import verdict as _verdict
 
 from nnbook import second_order as so
 from nnbook.exercises import second_order as ex
-
-
-def _placeholder(*args, **kwargs):
-    raise NotImplementedError()
-
-
-def _verdict(check, fn, capsys):
-    result = check(fn)
-    out = capsys.readouterr().out
-    assert out.strip() == result.message
-    return result, result.message
-
 
 # ---------------------------------------------------------------- damped_newton_step
 
