@@ -40,7 +40,7 @@ import numpy as np
 
 from ..backend import to_numpy
 
-__all__ = ["Case", "CheckResult", "compare", "run_check"]
+__all__ = ["Case", "CheckResult", "compare", "float_array", "run_check"]
 
 LOG_ENV = "NNBOOK_CHECK_LOG"
 
@@ -101,6 +101,16 @@ def _as_array(x):
     if type(x).__module__.startswith("torch"):
         return to_numpy(x)
     return None
+
+
+def float_array(x, what: str) -> np.ndarray:
+    """``x`` (a NumPy array or torch tensor) as a float64 NumPy array, for a comparison
+    of one's own; anything else fails the check with a message naming ``what``.
+    """
+    arr = _as_array(x)
+    if arr is None:
+        raise AssertionError(f"{what} should be an array, received {type(x).__name__}.")
+    return arr.astype(float)
 
 
 def _diagnose(got: np.ndarray, expected: np.ndarray, rtol: float, atol: float) -> str:

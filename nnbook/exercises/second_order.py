@@ -21,18 +21,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..second_order import _quickprop_step
-from .feedback import Case, compare, run_check
+from .feedback import Case, compare, float_array, run_check
 
 __all__ = ["check_damped_newton_step", "check_quickprop_step"]
-
-
-def _np(x, what):
-    if isinstance(x, np.ndarray):
-        return x.astype(float)
-    if type(x).__module__.startswith("torch"):
-        from ..backend import to_numpy
-        return np.asarray(to_numpy(x), dtype=float)
-    raise AssertionError(f"{what} should be an array, received {type(x).__name__}.")
 
 
 def _close(a, b):
@@ -64,7 +55,7 @@ def _newton_reference(gradient, hessian, damping):
 
 
 def _newton_compare(got, c: _NewtonCase):
-    p = _np(got, "the step")
+    p = float_array(got, "the step")
     expected = c.step()
     if _close(p, expected):
         return
@@ -133,7 +124,7 @@ def _quickprop_reference(grad, prev_grad, prev_step, lr, mu):
 
 
 def _quickprop_compare(got, c: _QuickpropCase):
-    p = _np(got, "the step")
+    p = float_array(got, "the step")
     expected = c.step()
     if _close(p, expected):
         return

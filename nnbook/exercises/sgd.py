@@ -23,25 +23,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .feedback import Case, compare, run_check
+from .feedback import Case, compare, float_array, run_check
 
 __all__ = ["check_adam_step", "check_momentum_step"]
-
-
-def _np(x, what):
-    if isinstance(x, np.ndarray):
-        return x.astype(float)
-    if type(x).__module__.startswith("torch"):
-        from ..backend import to_numpy
-        return np.asarray(to_numpy(x), dtype=float)
-    raise AssertionError(f"{what} should be an array, received {type(x).__name__}.")
 
 
 def _pair(got, n, names):
     if not isinstance(got, tuple | list) or len(got) != n:
         kind = type(got).__name__ if not isinstance(got, tuple | list) else f"{len(got)} values"
         raise AssertionError(f"the result should be a tuple ({', '.join(names)}), received {kind}.")
-    return [_np(g, f"{name} (value {i} of the result)") for i, (g, name) in
+    return [float_array(g, f"{name} (value {i} of the result)") for i, (g, name) in
             enumerate(zip(got, names, strict=True))]
 
 
