@@ -17,7 +17,7 @@ from .backend import check_array, check_int, check_real, check_rng, check_same_b
 from .layers import Module, Parameter, check_input
 from .losses import BCEWithLogitsLoss, CrossEntropyLoss, _check_labels
 
-__all__ = ["SGD", "History", "Optimizer", "accuracy", "fit", "predict"]
+__all__ = ["SGD", "History", "Optimizer", "accuracy", "fit", "predict", "train_epoch"]
 
 
 class Optimizer:
@@ -302,6 +302,36 @@ def _default_metric(loss_fn, y_val):
     return None
 
 
+def train_epoch(model, loss_fn, optimizer, X, y, batch_size, scheduler=None):
+    r"""One pass over ``(X, y)`` in order, in minibatches: the loop inside :func:`fit`.
+
+    Unvalidated (``fit`` checks its arguments once). Nothing in it reads a value
+    back to the host, so on a GPU the steps queue up without waiting.
+
+    Parameters
+    ----------
+    X : array, shape (N, ...)
+        Already shuffled by the caller.
+    y : array, shape (N,) or (N, K)
+    batch_size : int
+
+    Returns
+    -------
+    total : 0-d array on the model's device
+        :math:`\sum_b |B_b| \, L_b`, the summed training loss of the epoch.
+    """
+    total = 0.0
+    for s in range(0, X.shape[0], batch_size):
+        xb, yb = X[s:s + batch_size], y[s:s + batch_size]
+        loss = loss_fn.forward(model.forward(xb), yb, validate=False)
+        model.backward(loss_fn.backward(), input_grad=False)
+        optimizer.step()
+        if scheduler is not None:
+            scheduler.step()
+        total = total + loss * xb.shape[0]
+    return total
+
+
 def fit(model: Module, loss_fn, optimizer: Optimizer, X, y, *, epochs: int,
         batch_size: int, rng, X_val=None, y_val=None, metric="auto", callback=None,
         scheduler=None) -> History:
@@ -412,16 +442,8 @@ def fit(model: Module, loss_fn, optimizer: Optimizer, X, y, *, epochs: int,
     for epoch in range(epochs):
         perm = bk.asarray(rng.permutation(n))
         Xs, ys = xp.take(X, perm, axis=0), xp.take(y, perm, axis=0)
-        total = 0.0
-        for s in range(0, n, batch_size):
-            xb, yb = Xs[s:s + batch_size], ys[s:s + batch_size]
-            loss = loss_fn.forward(model.forward(xb), yb, validate=False)
-            model.backward(loss_fn.backward(), input_grad=False)
-            optimizer.step()
-            if scheduler is not None:
-                scheduler.step()
-            total = total + loss * xb.shape[0]
-        history.loss.append(float(total) / n)
+        total = train_epoch(model, loss_fn, optimizer, Xs, ys, batch_size, scheduler)
+        history.loss.append(float(total) / n)      # the epoch's one host synchronisation
         if X_val is not None:
             out = _forward_eval(model, X_val, "X_val")
             history.val_loss.append(float(loss_fn.forward(out, y_val, validate=False)))
