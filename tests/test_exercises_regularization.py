@@ -104,7 +104,7 @@ def early_with_nnbook(val_losses, patience):
 @pytest.mark.parametrize("fn", [early_right, early_with_nnbook])
 def test_early_stopping_passes_right_answers(fn, capsys):
     result, message = _verdict(ex.check_early_stopping, fn, capsys)
-    assert result and message == "✓ ex-dropout-early-stopping: all 5 cases pass."
+    assert result and message == "✓ ex-dropout-early-stopping: all 6 cases pass."
 
 
 def test_early_stopping_placeholder(capsys):
@@ -139,18 +139,41 @@ def _late(val_losses, patience):
     return be, len(val_losses)
 
 
+def _early(val_losses, patience):
+    best, be = float("inf"), 0
+    for e, loss in enumerate(val_losses, start=1):
+        if loss < best:
+            best, be = loss, e
+        elif e - be >= patience - 1:
+            return be, e
+    return be, len(val_losses)
+
+
+def _global_min(val_losses, patience):
+    """The best epoch of the whole list, and a stop `patience` epochs after it."""
+    best = int(np.argmin(val_losses)) + 1
+    return best, min(best + patience, len(val_losses))
+
+
+FIRST = "1 of 6 (losses [5, 4, 3, 3.5, 3.6, 3.7, 3.8, 2], patience 3)"
+GLOBAL = ("the best epoch is taken over all the losses (epoch 8), including those after the "
+          "stop, which early stopping never sees.")
+
+
 @pytest.mark.parametrize("wrong, case, hint", [
-    (_zero_based, "1 of 5 (losses [5, 4, 3, 3.5, 3.6, 3.7, 2], patience 3)",
+    (_zero_based, FIRST,
      "the epochs are counted from 0; count them from 1 (epoch 1 is the first pass over the "
      "data)."),
-    (_late, "1 of 5 (losses [5, 4, 3, 3.5, 3.6, 3.7, 2], patience 3)",
+    (_late, FIRST,
      "training stops one epoch late: stop as soon as `patience` epochs in a row have not "
      "improved (epoch - best_epoch >= patience)."),
-    (_ties, "3 of 5 (a tie with the best is no improvement)",
+    (_early, FIRST,
+     "training stops one epoch early: it should wait until `patience` epochs in a row have "
+     "not improved (epoch - best_epoch >= patience), not patience - 1."),
+    (_ties, "4 of 6 (a tie with the best is no improvement)",
      "a loss equal to the best counts as an improvement; only a strictly lower loss should."),
-    (lambda v, p: (int(np.argmin(v)) + 1, early_right(v, p)[1]), "1 of 5 (losses [5, 4, "
-     "3, 3.5, 3.6, 3.7, 2], patience 3)", "the best epoch is taken over all the losses, including those "
-     "after the stop, which early stopping never sees."),
+    (lambda v, p: (int(np.argmin(v)) + 1, early_right(v, p)[1]), FIRST, GLOBAL),
+    (_global_min, FIRST, GLOBAL),
 ])
 def test_early_stopping_wrong_answers_are_diagnosed(wrong, case, hint, capsys):
     result, message = _verdict(ex.check_early_stopping, wrong, capsys)
@@ -163,7 +186,7 @@ def test_early_stopping_wrong_answers_are_diagnosed(wrong, case, hint, capsys):
 def test_early_stopping_wrong_type(capsys):
     result, message = _verdict(ex.check_early_stopping, lambda v, p: 3, capsys)
     assert not result
-    assert message == ("✗ ex-dropout-early-stopping, case 1 of 5 (losses [5, 4, 3, 3.5, 3.6, "
-                       "3.7, 2], patience 3): (best_epoch, stop_epoch) should be a tuple of 2 "
-                       "values, received int.\n  Hint: after the best epoch 3, epochs 4, 5 and "
-                       "6 bring no improvement: stop at 6.")
+    assert message == ("✗ ex-dropout-early-stopping, case " + FIRST + ": (best_epoch, "
+                       "stop_epoch) should be a tuple of 2 values, received int.\n  Hint: the "
+                       "best epoch is 3; epochs 4, 5 and 6 bring no improvement, so training "
+                       "stops at 6 and never sees the 2 of epoch 8.")

@@ -126,6 +126,12 @@ def _ref_early_stopping(val_losses, patience):
 
 def _early_cases():
     return [
+        # First, so that its two classic slips fail here with different answers: the
+        # global minimum (epoch 8) versus stopping one epoch late (3, 7) or early (3, 5).
+        Case("losses [5, 4, 3, 3.5, 3.6, 3.7, 3.8, 2], patience 3",
+             ([5.0, 4.0, 3.0, 3.5, 3.6, 3.7, 3.8, 2.0], 3),
+             hint="the best epoch is 3; epochs 4, 5 and 6 bring no improvement, so training "
+                  "stops at 6 and never sees the 2 of epoch 8."),
         Case("losses [5, 4, 3, 3.5, 3.6, 3.7, 2], patience 3",
              ([5.0, 4.0, 3.0, 3.5, 3.6, 3.7, 2.0], 3),
              hint="after the best epoch 3, epochs 4, 5 and 6 bring no improvement: stop at 6."),
@@ -160,6 +166,15 @@ def _early_diagnosis(got, val_losses, patience):
                 return be, e
         return be, len(losses)
 
+    def early_by_one():
+        best, be = float("inf"), 0
+        for e, loss in enumerate(losses, start=1):
+            if loss < best:
+                best, be = loss, e
+            elif e - be >= patience - 1:
+                return be, e
+        return be, len(losses)
+
     known = [
         ((b - 1, s - 1), "the epochs are counted from 0; count them from 1 (epoch 1 is the "
                          "first pass over the data)."),
@@ -167,13 +182,17 @@ def _early_diagnosis(got, val_losses, patience):
                       "lower loss should."),
         (late_by_one(), "training stops one epoch late: stop as soon as `patience` epochs in a "
                         "row have not improved (epoch - best_epoch >= patience)."),
-        ((int(np.argmin(losses)) + 1, s), "the best epoch is taken over all the losses, "
-                                          "including those after the stop, which early "
-                                          "stopping never sees."),
+        (early_by_one(), "training stops one epoch early: it should wait until `patience` "
+                         "epochs in a row have not improved (epoch - best_epoch >= patience), "
+                         "not patience - 1."),
     ]
     for candidate, message in known:
         if tuple(got) == tuple(candidate) and tuple(candidate) != (b, s):
             return message
+    best_anywhere = int(np.argmin(losses)) + 1
+    if got[0] == best_anywhere != b:
+        return (f"the best epoch is taken over all the losses (epoch {best_anywhere}), "
+                "including those after the stop, which early stopping never sees.")
     return ""
 
 
