@@ -110,16 +110,27 @@ def dropout_forward(x, p: float, *, rng=None, mask=None):
                 f"mask must have the shape of x {tuple(x.shape)}, got {tuple(mask.shape)}"
             )
         keep = mask
-    keep = xp.asarray(keep, device=_device(x))
+    keep = _to_device(keep, x)
     scale = 0.0 if p == 1.0 else 1.0 / (1.0 - p)
     scaled = xp.astype(keep, x.dtype) * scale
     return x * scaled, scaled
 
 
-def _device(x):
-    from array_api_compat import device
+def _to_device(keep, x):
+    """The keep mask on ``x``'s device, without making a GPU wait for the host.
 
-    return device(x)
+    A mask drawn in NumPy goes to a GPU through page-locked memory, as an
+    asynchronous copy: the training loop does not stall on every dropout layer,
+    and every backend still sees the same mask.
+    """
+    from array_api_compat import array_namespace, device, is_torch_array
+
+    where = device(x)
+    if is_torch_array(x) and isinstance(keep, np.ndarray) and where.type == "cuda":
+        import torch
+
+        return torch.from_numpy(keep).pin_memory().to(where, non_blocking=True)
+    return array_namespace(x).asarray(keep, device=where)
 
 
 def dropout_backward(dout, cache):
