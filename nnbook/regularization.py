@@ -6,6 +6,8 @@ r"""Regularization: the L2 penalty, early stopping, and honest data splits.
   Hertz, 1992). For plain SGD this is the same update as ``SGD(weight_decay=λ)``;
   for Adam it is not, and :class:`nnbook.adaptive.AdamW` applies *decoupled* weight
   decay instead (Loshchilov & Hutter, 2019).
+* :class:`SGDW`: momentum SGD with decoupled weight decay (Loshchilov & Hutter's
+  SGDW): the weights shrink by :math:`1 - \eta\lambda` outside the velocity.
 * :class:`EarlyStopping` (a ``callback`` for :func:`nnbook.optim.fit`) and
   :func:`fit_early_stopping`: stop when the validation loss has not improved for
   ``patience`` epochs, and restore the weights of the best epoch (Prechelt, 1998).
@@ -21,9 +23,10 @@ import numpy as np
 
 from .backend import check_int, check_real, check_rng, namespace
 from .layers import Module, Parameter
-from .optim import History, _check_model, _forward_eval, fit
+from .optim import SGD, History, _check_model, _forward_eval, fit
 
 __all__ = [
+    "SGDW",
     "EarlyStopping",
     "ErrorCurves",
     "ThreeWaySplit",
@@ -95,6 +98,44 @@ def add_l2_grad(params, lam: float):
     lam = check_real(lam, "lam", 0)
     for p in params:
         p.grad = lam * p.data if p.grad is None else p.grad + lam * p.data
+
+
+class SGDW(SGD):
+    r"""Momentum SGD with decoupled weight decay (Loshchilov & Hutter, 2019).
+
+    Each step first shrinks the weights, then takes the SGD step on the loss
+    gradient alone:
+
+    .. math::
+        \theta \leftarrow (1 - \eta\lambda)\,\theta, \qquad
+        v \leftarrow \mu v + g, \qquad \theta \leftarrow \theta - \eta v .
+
+    ``SGD(weight_decay=λ)`` instead adds :math:`\lambda\theta` to :math:`g`
+    (coupled L2), so the decay passes through the velocity and, once the velocity
+    has built up, acts about :math:`1/(1-\mu)` times as strongly: SGDW with
+    :math:`\lambda/(1-\mu)` shrinks the weights at the same steady rate. Without
+    momentum the two are the same update. As in PyTorch's ``AdamW`` the decay is
+    multiplied by the learning rate (the paper uses a schedule multiplier).
+
+    Parameters
+    ----------
+    params : list of Parameter
+    lr : float > 0
+    momentum : float in [0, 1)
+    nesterov : bool
+    weight_decay : float >= 0
+        The decoupled decay :math:`\lambda`.
+    """
+
+    def __init__(self, params, lr: float, momentum: float = 0.0, nesterov: bool = False,
+                 weight_decay: float = 0.0):
+        super().__init__(params, lr, momentum, nesterov)
+        self.decay = check_real(weight_decay, "weight_decay", 0)
+
+    def update(self, theta, grad, state):
+        if self.decay:
+            theta *= 1 - self.lr * self.decay                # theta <- (1 - eta lambda) theta
+        super().update(theta, grad, state)
 
 
 # --------------------------------------------------------------------------

@@ -9,7 +9,9 @@ import torch
 import nnbook as nb
 from nnbook import to_numpy
 from nnbook.gradcheck import numerical_gradient
+from nnbook.layers import Parameter
 from nnbook.regularization import (
+    SGDW,
     EarlyStopping,
     ErrorCurves,
     add_l2_grad,
@@ -226,3 +228,71 @@ def test_error_curves_records_eval_mode_errors_and_loss():
     np.testing.assert_allclose(curves.val_loss, h.val_loss, rtol=1e-12)
     assert curves.train_error[-1] == pytest.approx(1 - nb.accuracy(nb.predict(net, X), y))
     assert len(curves.train_error) == 5
+
+
+# ---------------------------------------------------------------- SGDW
+
+@pytest.mark.parametrize("momentum, nesterov", [(0.0, False), (0.9, False), (0.9, True)])
+def test_sgdw_matches_torch_sgd_with_decay_outside_the_gradient(momentum, nesterov):
+    """Oracle: torch.optim.SGD, with p *= 1 - lr * wd done by hand before each step."""
+
+
+    rng = np.random.default_rng(0)
+    theta0, grads = rng.normal(size=(3, 4)), rng.normal(size=(5, 3, 4))
+    lr, wd = 0.1, 0.3
+    p = Parameter(theta0.copy(), "W")
+    opt = SGDW([p], lr=lr, momentum=momentum, nesterov=nesterov, weight_decay=wd)
+    t = torch.tensor(theta0.copy(), requires_grad=True)
+    topt = torch.optim.SGD([t], lr=lr, momentum=momentum, nesterov=nesterov)
+    for g in grads:
+        p.grad = g.copy()
+        opt.step()
+        with torch.no_grad():
+            t.mul_(1 - lr * wd)
+        t.grad = torch.tensor(g)
+        topt.step()
+    np.testing.assert_allclose(p.data, t.detach().numpy(), rtol=1e-12, atol=1e-12)
+
+
+def test_sgdw_without_momentum_is_coupled_sgd_and_differs_with_it():
+    """Plain SGD: decoupled and coupled decay are one update; with momentum they differ."""
+
+
+    rng = np.random.default_rng(1)
+    theta0, grads = rng.normal(size=(6,)), rng.normal(size=(4, 6))
+    out = {}
+    for mu in (0.0, 0.9):
+        for name, cls in (("coupled", nb.SGD), ("decoupled", SGDW)):
+            p = Parameter(theta0.copy(), "b")
+            opt = cls([p], lr=0.1, momentum=mu, weight_decay=0.2)
+            for g in grads:
+                p.grad = g.copy()
+                opt.step()
+            out[mu, name] = p.data
+    np.testing.assert_allclose(out[0.0, "coupled"], out[0.0, "decoupled"], rtol=1e-14)
+    assert np.abs(out[0.9, "coupled"] - out[0.9, "decoupled"]).max() > 1e-3
+
+
+def test_sgdw_torch_backend_matches_numpy():
+
+
+    rng = np.random.default_rng(2)
+    theta0, grads = rng.normal(size=(3,)), rng.normal(size=(3, 3))
+    res = []
+    for conv in (np.asarray, torch.tensor):
+        p = Parameter(conv(theta0.copy()), "b")
+        opt = SGDW([p], lr=0.05, momentum=0.9, weight_decay=0.1)
+        for g in grads:
+            p.grad = conv(g.copy())
+            opt.step()
+        res.append(to_numpy(p.data))
+    np.testing.assert_allclose(res[0], res[1], rtol=1e-14)
+
+
+def test_sgdw_refuses_a_negative_decay():
+
+
+    p = Parameter(np.zeros(2), "b")
+    with pytest.raises(ValueError, match=whole("weight_decay must be a non-negative number, "
+                                               "got -1.0")):
+        SGDW([p], lr=0.1, weight_decay=-1.0)
