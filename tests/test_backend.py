@@ -152,3 +152,57 @@ def test_whole_messages_of_namespace_and_check_array():
     assert check_array(np.ones((2, 5)), "w", shape=(2, None)) is namespace(np.ones(1))
     xp = check_array(torch.ones(2, dtype=torch.int64), "y", floating=False)
     assert xp.__name__ == "array_api_compat.torch"
+
+
+def test_scalar_checks_name_the_kind_of_number_and_keep_closed_bounds():
+    from nnbook.backend import check_int, check_real
+
+    with pytest.raises(TypeError, match=r"^n must be an int, got 1\.5 of type float$"):
+        check_int(1.5, "n")
+    with pytest.raises(ValueError, match=r"^k must be an int >= 3, got 2$"):
+        check_int(2, "k", minimum=3)
+    assert check_real(1.0, "p", 0, 1) == 1.0                    # [0, 1] holds its end points
+    assert check_real(0.0, "p", 0, 1) == 0.0
+    with pytest.raises(ValueError, match=r"^p must lie in \[0, 1\), got 1\.0$"):
+        check_real(1.0, "p", 0, 1, high_open=True)
+
+
+def test_library_and_device_of_arrays_and_of_objects_without_a_device():
+    from nnbook.backend import device_name, library
+
+    assert library(np.ma.array([1.0])) == "numpy"                # type in numpy.ma.core
+    assert library(torch.ones(1)) == "torch"
+    assert device_name([1.0, 2.0]) == "cpu"                       # no .device (NumPy < 2 arrays)
+    assert device_name(torch.ones(1, device="meta")) == "meta"
+
+
+def test_same_backend_refusals_say_where_each_array_lives():
+    from nnbook.backend import check_same_backend
+
+    with pytest.raises(TypeError, match=r"^y must be a numpy array like x, got a torch array; "
+                                        r"put both on one backend with Backend\.asarray$"):
+        check_same_backend(torch.ones(2), "y", np.ones(2), "x")
+    with pytest.raises(ValueError, match=r"^y must be on the device of x \(meta\), got cpu$"):
+        check_same_backend(torch.ones(2), "y", torch.ones(2, device="meta"), "x")
+    with pytest.raises(ValueError, match=r"^y must be on the device of x \(cpu\), got meta$"):
+        check_same_backend(torch.ones(2, device="meta"), "y", torch.ones(2), "x")
+    assert check_same_backend(torch.ones(2, dtype=torch.int64), "y", torch.ones(2), "x") is not None
+
+
+def test_namespace_is_looked_up_once_per_array_type(monkeypatch):
+    import array_api_compat
+
+    import nnbook.backend as nb_backend
+
+    monkeypatch.setattr(nb_backend, "_NAMESPACE_CACHE", {})
+    calls = []
+    real = array_api_compat.array_namespace
+
+    def counting(*arrays):
+        calls.append(type(arrays[0]))
+        return real(*arrays)
+
+    monkeypatch.setattr(array_api_compat, "array_namespace", counting)
+    first = namespace(np.ones(2))
+    assert namespace(np.zeros(3)) is first and calls == [np.ndarray]
+    assert dict(nb_backend._NAMESPACE_CACHE) == {np.ndarray: first}
