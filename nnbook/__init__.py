@@ -8,7 +8,8 @@ Modules: ``backend`` (namespaces, devices, dtypes), ``layers``, ``activations``,
 ``dropout``, ``losses``, ``init``, ``optim`` (SGD and the training loop), ``adaptive``
 (AdaGrad, RMSProp, Adam, AdamW), ``schedules``, ``second_order`` (Newton, BFGS,
 Quickprop), ``regularization``, ``hessian``, ``landscapes``, ``quadratic_rates``,
-``signal``, ``perceptron``, ``gradcheck``, ``data``; figures in ``plots`` and
+``signal``, ``perceptron``, ``gradcheck``, ``data``, and the troubleshooting tools
+``diagnostics``, ``lr_finder``, ``bugs`` and ``double_descent``; figures in ``plots`` and
 ``plots_<topic>``, demos in ``widgets``, exercise checks in ``exercises``.
 """
 
@@ -16,7 +17,10 @@ from . import (
     activations,
     adaptive,
     backend,
+    bugs,
     data,
+    diagnostics,
+    double_descent,
     dropout,
     gradcheck,
     hessian,
@@ -24,6 +28,7 @@ from . import (
     landscapes,
     layers,
     losses,
+    lr_finder,
     norm,
     optim,
     perceptron,
@@ -67,7 +72,10 @@ __all__ = [
     "activations",
     "adaptive",
     "backend",
+    "bugs",
     "data",
+    "diagnostics",
+    "double_descent",
     "dropout",
     "fit",
     "gradcheck",
@@ -76,6 +84,7 @@ __all__ = [
     "landscapes",
     "layers",
     "losses",
+    "lr_finder",
     "mlp",
     "norm",
     "optim",
