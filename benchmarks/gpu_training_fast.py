@@ -12,8 +12,9 @@ version, and:
   in float32 and under bfloat16 autocast;
 * ``matmul``: TFLOP/s of an n x n product for n = 4095 and 4096 (not / a
   multiple of 8), in float32, TF32 and bfloat16;
-* ``mixed_precision``: time per step and final test accuracy of one short
-  training run in float32 and one under bfloat16 autocast (same seed, same data);
+* ``mixed_precision``: time per step and final test accuracy of short training
+  runs (a small and a large MLP) in float32 and under bfloat16 autocast (same
+  seed, same data);
 * ``dataloader``: samples/s of a training loop fed by a ``DataLoader`` whose
   dataset does per-sample work on the CPU, with 0 or more workers and with and
   without pinned memory;
@@ -54,11 +55,11 @@ def sizes(quick: bool) -> dict:
     if quick:
         return dict(d_in=256, hidden=256, batches=[16, 64, 256, 1024], steps=3,
                     mm=[511, 512], mm_repeats=3, n_train=4096, n_test=1024,
-                    epochs=2, run_batch=256, run_hidden=256, loader_n=1024,
+                    epochs=2, runs=[(128, 128), (256, 256)], loader_n=1024,
                     loader_batch=128, workers=[0, 2], conv=(8, 32, 32))
     return dict(d_in=1024, hidden=4096, batches=[32, 128, 512, 2048, 8192, 32768],
                 steps=10, mm=[4095, 4096], mm_repeats=20, n_train=262144, n_test=16384,
-                epochs=4, run_batch=1024, run_hidden=2048, loader_n=32768,
+                epochs=4, runs=[(1024, 1024), (4096, 4096)], loader_n=32768,
                 loader_batch=256, workers=[0, 4, 8], conv=(128, 128, 56))
 
 
@@ -101,17 +102,12 @@ def bench_matmul(cfg, device):
     return out
 
 
-def bench_mixed_precision(cfg, device):
-    Xtr, ytr = teacher_data(cfg["n_train"] + cfg["n_test"], cfg["d_in"], 2)
-    Xtr, ytr = Xtr.to(device), ytr.to(device)
-    Xte, yte = Xtr[cfg["n_train"]:], ytr[cfg["n_train"]:]
-    Xtr, ytr = Xtr[:cfg["n_train"]], ytr[:cfg["n_train"]]
-    out = {"task": f"{cfg['n_train']} samples of a random teacher network, "
-                   f"MLP {cfg['d_in']}-{cfg['run_hidden']}-{cfg['run_hidden']}-10, SGD momentum 0.9, "
-                   f"batch {cfg['run_batch']}, {cfg['epochs']} epochs"}
+def one_run(cfg, device, batch, hidden, Xtr, ytr, Xte, yte):
+    out = {"batch_size": batch, "hidden": hidden,
+           "model": f"MLP {cfg['d_in']}-{hidden}-{hidden}-10"}
     dev_type = device.split(":")[0]
     for key, ac in (("float32", None), ("bf16_autocast", torch.bfloat16)):
-        model = mlp(cfg["d_in"], cfg["run_hidden"], 10, 3).to(device)
+        model = mlp(cfg["d_in"], hidden, 10, 3).to(device)
         opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
         loss_fn = torch.nn.CrossEntropyLoss()
         gen = torch.Generator().manual_seed(4)
@@ -121,8 +117,8 @@ def bench_mixed_precision(cfg, device):
             tp.synchronize(device)
             start = time.perf_counter()
             steps = 0
-            for s in range(0, cfg["n_train"], cfg["run_batch"]):
-                idx = perm[s:s + cfg["run_batch"]]
+            for s in range(0, cfg["n_train"], batch):
+                idx = perm[s:s + batch]
                 opt.zero_grad(set_to_none=True)
                 with torch.autocast(dev_type, dtype=torch.bfloat16, enabled=ac is not None):
                     loss = loss_fn(model(Xtr[idx]), ytr[idx])
@@ -134,8 +130,18 @@ def bench_mixed_precision(cfg, device):
         with torch.no_grad(), torch.autocast(dev_type, dtype=torch.bfloat16, enabled=ac is not None):
             acc = (model(Xte).argmax(1) == yte).float().mean().item()
         out[key] = {"step_ms": 1e3 * float(np.median(step_times[1:] or step_times)),
-                    "test_accuracy": acc, "final_loss": float(loss)}
+                    "test_accuracy": acc, "final_loss": loss.detach().float().item()}
     return out
+
+
+def bench_mixed_precision(cfg, device):
+    Xtr, ytr = teacher_data(cfg["n_train"] + cfg["n_test"], cfg["d_in"], 2)
+    Xtr, ytr = Xtr.to(device), ytr.to(device)
+    Xte, yte = Xtr[cfg["n_train"]:], ytr[cfg["n_train"]:]
+    Xtr, ytr = Xtr[:cfg["n_train"]], ytr[:cfg["n_train"]]
+    return {"task": f"{cfg['n_train']} training and {cfg['n_test']} test samples labelled by a random "
+                    f"teacher network; SGD lr 0.05, momentum 0.9, {cfg['epochs']} epochs",
+            "runs": [one_run(cfg, device, b, h, Xtr, ytr, Xte, yte) for b, h in cfg["runs"]]}
 
 
 class AugmentedImages(torch.utils.data.Dataset):
