@@ -80,7 +80,7 @@ def lr_range(result, chosen: float, marks: dict | None = None, *, chance: float 
     top = max(np.nanmax(result.smoothed[: k + 1]) * 1.6, 3.0)
     ax.set(xscale="log", xlabel="learning rate η", ylabel="loss", ylim=(0, top),
            title="Learning-rate range test")
-    ax.legend(loc="upper left", fontsize=7.5)
+    ax.legend(loc="lower left", fontsize=7.5)
     return fig
 
 
