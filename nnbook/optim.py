@@ -105,8 +105,9 @@ class SGD(Optimizer):
             theta -= self.lr * grad                      # theta <- theta - eta g
             return
         v = state.get("velocity")
-        if v is None:
-            v = state["velocity"] = grad + 0.0           # v <- g (a copy) on the first step
+        if v is None:                                    # v <- g (a copy) on the first step,
+            xp = namespace(theta)                        # in theta's dtype (a bfloat16 gradient
+            v = state["velocity"] = xp.astype(grad, theta.dtype, copy=True)  # under autocast)
         else:
             v *= mu
             v += grad                                    # v <- mu v + g
