@@ -67,8 +67,8 @@ pdf: $(STAMP)  ## the whole book as one PDF (the single-page HTML printed by hea
 lab: $(STAMP)  ## open the chapters in JupyterLab
 	$(BIN)/jupyter lab chapters
 
-bench: $(STAMP)  ## speed of nnbook against NumPy by hand, torch.nn and scikit-learn
-	$(BIN)/python benchmarks/bench_mlp.py
+bench: $(STAMP)  ## speed and memory against NumPy by hand, torch.nn, scikit-learn, the chapters: benchmarks/RESULTS.md (QUICK=1: a smoke run into build/bench-quick)
+	$(BIN)/python benchmarks/run.py $(if $(QUICK),--quick)
 
 .PHONY: mutation
 mutation: $(STAMP)  ## mutation testing of nnbook by its unit tests, into quality/MUTATION.md (one module: make mutation MODULE=losses)

@@ -1,21 +1,23 @@
-"""Speed of nnbook against hand-written NumPy, idiomatic torch.nn and scikit-learn.
+"""Digits: nnbook against hand-written NumPy, idiomatic torch.nn and scikit-learn.
 
 The task: scikit-learn's digits (1,437 training images), MLP 64-128-10 with ReLU,
 softmax cross-entropy, minibatches of 64, SGD with momentum 0.9, 30 epochs.
-Every contender does the same math with the same permutations; the script
-prints the median wall time of repeated runs and the ratios nnbook / baseline.
+Every contender but scikit-learn does the same math from the same initial
+weights with the same permutations (scikit-learn draws its own); each one's
+time is the median of repeated runs, interleaved, in float64 and in float32,
+with its test accuracy. Writes ``DIR/bench_digits.json`` (default benchmarks/raw).
 
-Usage: python benchmarks/bench_mlp.py [--repeats 7] [--dtype float64|float32] [--device cpu|cuda]
+Usage: python benchmarks/bench_mlp.py [--repeats 9] [--quick] [--device cpu|cuda] [--out DIR]
 """
 
 from __future__ import annotations
 
 import argparse
 import copy
-import platform
-import statistics
 import time
+from pathlib import Path
 
+import _common
 import numpy as np
 
 import nnbook as nb
@@ -57,7 +59,11 @@ def numpy_by_hand(X, y, W1, b1, W2, b2, seed, dtype):
                 v += g
                 a -= LR * v
         losses.append(total / n)
-    return losses
+
+    def acc(Xt, yt):
+        z = np.maximum(Xt.astype(dtype) @ W1.T + b1, 0) @ W2.T + b2
+        return float(np.mean(np.argmax(z, axis=1) == yt))
+    return losses, acc
 
 
 def nnbook_run(X, y, model_np, seed, backend):
@@ -65,8 +71,9 @@ def nnbook_run(X, y, model_np, seed, backend):
     Xb, yb = backend.asarray(X), backend.asarray(y)
     rng = np.random.default_rng(seed)
     opt = nb.SGD(model.parameters(), lr=LR, momentum=MU)
-    return nb.fit(model, nb.CrossEntropyLoss(), opt, Xb, yb, epochs=EPOCHS,
-                  batch_size=BATCH, rng=rng).loss
+    hist = nb.fit(model, nb.CrossEntropyLoss(), opt, Xb, yb, epochs=EPOCHS, batch_size=BATCH, rng=rng)
+    return hist.loss, lambda Xt, yt: nb.accuracy(nb.predict(model, backend.asarray(Xt)),
+                                                 backend.asarray(yt))
 
 
 def torch_nn(X, y, model_np, seed, device, dtype):
@@ -99,10 +106,15 @@ def torch_nn(X, y, model_np, seed, device, dtype):
             opt.step()
             total = total + loss.detach() * xb.shape[0]   # the recorded loss curve
         losses.append(float(total) / n)
-    return losses
+
+    def acc(Xtest, ytest):
+        with torch.no_grad():
+            z = net(torch.as_tensor(Xtest, device=device, dtype=tdtype))
+        return float((z.argmax(1).cpu().numpy() == ytest).mean())
+    return losses, acc
 
 
-def sklearn_mlp(X, y):
+def sklearn_mlp(X, y, dtype):
     import warnings
 
     from sklearn.neural_network import MLPClassifier
@@ -112,58 +124,82 @@ def sklearn_mlp(X, y):
                         max_iter=EPOCHS, alpha=0.0, random_state=0, tol=0, n_iter_no_change=EPOCHS + 1)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        clf.fit(X, y)
-    return clf
+        clf.fit(X.astype(dtype), y)
+    return clf.loss_curve_, lambda Xt, yt: float(clf.score(Xt.astype(dtype), yt))
 
 
-def median_times(rows, repeats):
-    """Median wall time of each contender; the runs are interleaved (one of each per
-    round) so that a slow phase of the machine hits every contender alike."""
-    curves = {name: fn() for name, fn in rows.items()}  # warm-up, and the results to compare
-    times = {name: [] for name in rows}
-    for _ in range(repeats):
-        for name, fn in rows.items():
-            t = time.perf_counter()
-            fn()
-            times[name].append(time.perf_counter() - t)
-    return {name: statistics.median(ts) for name, ts in times.items()}, curves
+def run_dtype(dtype, device, repeats, X, y, Xt, yt, model, seed):
+    W1, b1, W2, b2 = (p.data for p in model.parameters())
+    rows = {
+        "numpy by hand": lambda: numpy_by_hand(X, y, W1, b1, W2, b2, seed, dtype),
+        "nnbook numpy": lambda: nnbook_run(X, y, model, seed, nb.Backend("numpy", dtype=dtype)),
+    }
+    try:
+        import torch  # noqa: F401
+
+        rows["torch.nn"] = lambda: torch_nn(X, y, model, seed, device, dtype)
+        rows["nnbook torch"] = lambda: nnbook_run(X, y, model, seed, nb.Backend("torch", device, dtype))
+    except ImportError:
+        pass
+    try:
+        import sklearn  # noqa: F401
+
+        if device == "cpu":
+            rows["sklearn MLPClassifier"] = lambda: sklearn_mlp(X, y, dtype)
+    except ImportError:
+        pass
+    stats, first = _common.interleaved(rows, repeats)
+    ref = np.asarray(first["numpy by hand"][0])
+    out = {}
+    for name, s in stats.items():
+        losses, acc = first[name]
+        out[name] = {**s, "test_accuracy": acc(Xt, yt), "final_loss": float(losses[-1])}
+        if not name.startswith("sklearn"):
+            out[name]["max_loss_gap_to_hand"] = float(np.max(np.abs(np.asarray(losses) - ref)))
+    return out
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--repeats", type=int, default=7)
-    ap.add_argument("--dtype", default="float64", choices=["float64", "float32"])
+    ap.add_argument("--repeats", type=int, default=None, help="timed rounds (default 9, --quick 3)")
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--dtype", nargs="+", default=["float64", "float32"], choices=["float64", "float32"])
     ap.add_argument("--device", default="cpu")
+    ap.add_argument("--out", type=Path, default=_common.ROOT / "benchmarks" / "raw")
+    ap.add_argument("--threads", type=int, default=None,
+                    help="BLAS/OpenMP/torch threads for every contender (default: the libraries' own)")
     args = ap.parse_args()
+    repeats = args.repeats or (3 if args.quick else 9)
+    t0 = time.perf_counter()
+    if args.threads:
+        import threadpoolctl
 
+        threadpoolctl.threadpool_limits(args.threads)
+        try:
+            import torch
+
+            torch.set_num_threads(args.threads)
+        except ImportError:
+            pass
+    info = _common.machine(args.device)
     rng = np.random.default_rng(0)
     d = nb.data.digits(rng=rng)
-    X, y = d.X_train, d.y_train
     model = nb.mlp([64, HIDDEN, 10], "relu", rng=rng)
-    seed = 1
-    W1, b1, W2, b2 = (p.data for p in model.parameters())
-    import torch
-
-    rows = {
-        "numpy by hand": lambda: numpy_by_hand(X, y, W1, b1, W2, b2, seed, args.dtype),
-        "nnbook, numpy": lambda: nnbook_run(X, y, model, seed, nb.Backend("numpy", dtype=args.dtype)),
-        "torch.nn": lambda: torch_nn(X, y, model, seed, args.device, args.dtype),
-        "nnbook, torch": lambda: nnbook_run(X, y, model, seed, nb.Backend("torch", args.device, args.dtype)),
-    }
-    if args.device == "cpu" and args.dtype == "float64":
-        rows["sklearn MLPClassifier"] = lambda: sklearn_mlp(X, y)
-    print(f"{platform.processor() or platform.machine()}, torch {torch.__version__}, "
-          f"numpy {np.__version__}, device={args.device}, dtype={args.dtype}, "
-          f"median of {args.repeats}", flush=True)
-    t, curves = median_times(rows, args.repeats)
-    for name, sec in t.items():
-        print(f"  {name:24s} {sec * 1e3:8.1f} ms")
-    print(f"  ratio nnbook/numpy-by-hand  {t['nnbook, numpy'] / t['numpy by hand']:.2f}  (target <= 1.3)")
-    print(f"  ratio nnbook-torch/torch.nn {t['nnbook, torch'] / t['torch.nn']:.2f}  (target <= 1.1)")
-    ref = np.asarray(curves["numpy by hand"])
-    gap = max(float(np.max(np.abs(np.asarray(c) - ref))) for name, c in curves.items()
-              if not name.startswith("sklearn"))
-    print(f"  same training: largest gap between the loss curves {gap:.1e}")
+    result = {"device": args.device, "repeats": repeats, "threads": args.threads, "quick": args.quick,
+              "machine": info, "epochs": EPOCHS,
+              "batch": BATCH, "sizes": [64, HIDDEN, 10], "dtypes": {}}
+    for dtype in args.dtype:
+        r = run_dtype(dtype, args.device, repeats, d.X_train, d.y_train, d.X_test, d.y_test, model, 1)
+        result["dtypes"][dtype] = r
+        hand = r["numpy by hand"]["median"]
+        print(f"digits {dtype} (median of {repeats}, load {_common.load_average()}):")
+        for name, s in r.items():
+            print(f"  {name:22s} {s['median'] * 1e3:8.1f} ms  {s['median'] / hand:5.2f}x hand  "
+                  f"test accuracy {s['test_accuracy']:.3f}", flush=True)
+    _common.finish(info, t0)
+    suffix = ("" if args.device == "cpu" else "_" + args.device) + (f"_{args.threads}thread" if args.threads
+                                                                     else "")
+    _common.write_json(args.out / f"bench_digits{suffix}.json", result)
 
 
 if __name__ == "__main__":

@@ -131,12 +131,16 @@ def torch_runner(model_np, X, y, batch, device, precision="float32"):
 # Peak of the machine's matrix multiply
 # --------------------------------------------------------------------------
 
-def matmul_peak(device: str, quick: bool) -> dict:
-    """GFLOP/s of a large square product, median of interleaved runs, per library and dtype."""
+def peak_rows(device: str, quick: bool):
+    """Large square products to time beside the training steps: ``(rows, flops per call, n)``.
+
+    On the CPU NumPy's and torch's float32 (their BLAS differ); on a GPU torch's
+    float32 and bfloat16, each call a burst of products so that launch costs vanish.
+    """
     rng = np.random.default_rng(0)
-    rows, sync = {}, None
+    rows = {}
     if device == "cpu":
-        n, reps = (1024, 3) if quick else (2048, 7)
+        n, inner = (1024, 1) if quick else (2048, 1)
         a, b = (rng.standard_normal((n, n), dtype=np.float32) for _ in range(2))
         rows["numpy float32"] = lambda: a @ b
         try:
@@ -146,11 +150,10 @@ def matmul_peak(device: str, quick: bool) -> dict:
             rows["torch float32"] = lambda: ta @ tb
         except ImportError:
             pass
-        inner = 1
     else:
         import torch
 
-        n, reps, inner = (4096, 3, 5) if quick else (8192, 7, 20)
+        n, inner = (4096, 5) if quick else (8192, 10)
         a, b = (torch.randn(n, n, device=device) for _ in range(2))
         a16, b16 = a.bfloat16(), b.bfloat16()
 
@@ -161,9 +164,19 @@ def matmul_peak(device: str, quick: bool) -> dict:
             return f
         rows["torch float32"] = many(a, b)
         rows["torch bfloat16"] = many(a16, b16)
+    return rows, 2 * n**3 * inner, n
+
+
+def matmul_peak(device: str, quick: bool) -> dict:
+    """GFLOP/s of a large square product, median of interleaved runs, per library and dtype."""
+    rows, flops, n = peak_rows(device, quick)
+    sync = None
+    if device.startswith("cuda"):
+        import torch
+
         sync = torch.cuda.synchronize
-    stats, _ = _common.interleaved(rows, reps, sync)
-    out = {name: 2 * n**3 * inner / s["median"] / 1e9 for name, s in stats.items()}
+    stats, _ = _common.interleaved(rows, 3 if quick else 5, sync)
+    out = {name: flops / s["median"] / 1e9 for name, s in stats.items()}
     out["n"] = n
     return out
 
@@ -212,7 +225,9 @@ def build(sizes, batch, steps, device, precision, names):
     return runners, X.shape[0]
 
 
-def measure(sizes, batch, device, precision, names, peak_gflops, repeats, quick):
+def measure(sizes, batch, device, precision, names, peak_gflops, repeats, quick, peaks=None):
+    """Time every contender on one configuration, interleaved; ``peaks`` (from
+    :func:`peak_rows`) adds the matmul peak to the same rounds and measures against it."""
     import_torch = any("torch" in n for n in names)
     if import_torch:
         import torch
@@ -220,14 +235,30 @@ def measure(sizes, batch, device, precision, names, peak_gflops, repeats, quick)
     steps = steps_for(flops, device, peak_gflops, quick, batch)
     runners, n = build(sizes, batch, steps, device, precision, names)
     sync = torch.cuda.synchronize if device.startswith("cuda") else None
-    stats, first = _common.interleaved({k: r[0] for k, r in runners.items()}, repeats, sync)
+    rows = {k: r[0] for k, r in runners.items()}
+    if peaks:
+        prow, pflops, pn = peaks
+        rows.update({f"peak {k}": f for k, f in prow.items()})
+    stats, first = _common.interleaved(rows, repeats, sync)
+    peak_here = {}
+    want = "bfloat16" if precision == "bf16-autocast" else "float32"
+    if peaks:
+        peak_here = {k.removeprefix("peak "): pflops / stats.pop(k)["median"] / 1e9
+                     for k in list(stats) if k.startswith("peak ")}
+        peak_gflops = max(v for k, v in peak_here.items() if k.endswith(want))
+        peak_here["n"] = pn
     out = {"sizes": list(sizes), "batch": batch, "precision": precision, "gflop_per_step": flops / 1e9,
-           "steps_per_run": steps, "contenders": {}}
+           "steps_per_run": steps, "peak_gflops": peak_gflops, "contenders": {}}
+    if peak_here:
+        out["matmul_peak_gflops"] = peak_here
     for name, s in stats.items():
         step = s["median"] / steps
         row = {"step_s": step, "step_min_s": s["min"] / steps, "step_max_s": s["max"] / steps,
                "gflops": flops / step / 1e9, "frac_peak": flops / step / 1e9 / peak_gflops,
                "first_loss": float(first[name]) / n}
+        own = peak_here.get(("numpy " if name == "nnbook numpy" else "torch ") + want) if peaks else None
+        if own:
+            row["frac_own_peak"] = flops / step / 1e9 / own          # its own library's GEMM peak
         if device.startswith("cuda"):
             row["peak_mem_bytes"] = peak_memory(runners[name], device)
         out["contenders"][name] = row
@@ -316,7 +347,13 @@ def main():
     reps = 3 if args.quick else 9
     large = {}
     for prec in precisions:
-        large[prec] = measure(SIZES, BATCH, device, prec, names, peaks[prec], reps, args.quick)
+        prows, pflops, pn = peak_rows(device, args.quick)
+        want = "bfloat16" if prec == "bf16-autocast" else "float32"
+        prows = {k: f for k, f in prows.items() if k.endswith(want)}
+        large[prec] = measure(SIZES, BATCH, device, prec, names, peaks[prec], reps, args.quick,
+                              peaks=(prows, pflops, pn))
+        peaks[prec] = large[prec]["peak_gflops"]      # the peak measured beside the steps
+        print(f"  peak {prec}: {large[prec]['matmul_peak_gflops']}", flush=True)
         for name, r in large[prec]["contenders"].items():
             print(f"  large {prec:14s} {name:14s} {r['step_s'] * 1e3:8.2f} ms/step "
                   f"{r['gflops']:9.1f} GFLOP/s {100 * r['frac_peak']:5.1f} % of peak", flush=True)

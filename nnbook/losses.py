@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 from array_api_compat import device as _device
 
 from .backend import check_array, check_same_backend, namespace
@@ -58,6 +59,24 @@ def softmax(z, axis: int = -1):
     xp = namespace(z)
     e = xp.exp(z - xp.max(z, axis=axis, keepdims=True))
     return e / xp.sum(e, axis=axis, keepdims=True)
+
+
+def _sum(x, axis: int, keepdims: bool = False):
+    """``xp.sum(x, axis=axis)``, for NumPy without ``np.sum``'s dispatch layers.
+
+    ``np.add.reduce`` is the reduction ``np.sum`` ends in (the same values); calling
+    it directly saves microseconds that count in a training step on small batches.
+    """
+    if type(x) is np.ndarray:
+        return np.add.reduce(x, axis=axis, keepdims=keepdims)
+    return namespace(x).sum(x, axis=axis, keepdims=keepdims)
+
+
+def _max(x, axis: int, keepdims: bool = False):
+    """``xp.max(x, axis=axis)``; for NumPy ``np.maximum.reduce`` directly (see :func:`_sum`)."""
+    if type(x) is np.ndarray:
+        return np.maximum.reduce(x, axis=axis, keepdims=keepdims)
+    return namespace(x).max(x, axis=axis, keepdims=keepdims)
 
 
 _CLASS_RANGES: dict = {}
@@ -187,18 +206,21 @@ def cross_entropy_forward(logits, labels):
     """
     xp = namespace(logits)
     N, C = logits.shape
-    shifted = logits - xp.max(logits, axis=1, keepdims=True)   # z - max_k z_k
+    shifted = logits - _max(logits, axis=1, keepdims=True)     # z - max_k z_k
     e = xp.exp(shifted)
-    sum_e = xp.sum(e, axis=1, keepdims=True)
+    sum_e = _sum(e, axis=1, keepdims=True)
     Y = one_hot(labels, C, logits.dtype)
     loss = (xp.sum(xp.log(sum_e)) - xp.sum(shifted * Y)) / N   # mean(logsumexp - z_y)
-    return loss, (e / sum_e, Y)
+    e /= sum_e                                                 # softmax, in place of e
+    return loss, (e, Y)
 
 
 def cross_entropy_backward(cache):
     r""":math:`\partial L/\partial z_n = (\operatorname{softmax}(z_n) - \mathbf{1}_{y_n})/N`."""
     P, Y = cache
-    return (P - Y) / P.shape[0]
+    d = P - Y
+    d /= P.shape[0]                                            # in place: one array, not two
+    return d
 
 
 # --------------------------------------------------------------------------

@@ -1,0 +1,401 @@
+"""Write benchmarks/RESULTS.md and its plots from the raw numbers.
+
+Reads ``benchmarks/raw/*.json`` (this machine: bench_digits*.json, bench_cpu.json,
+bench_book.json, bench_suite.json, profile.json) and, where it exists,
+``benchmarks/gpu/bench_cuda.json`` (the GPU run of ``bench_scale.py --device cuda``).
+Every figure in the report comes from these files.
+
+Usage: python benchmarks/report.py [--raw DIR] [--gpu FILE] [--out FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import _common
+
+HERE = _common.ROOT / "benchmarks"
+PATHS = ("nnbook numpy", "nnbook torch", "torch.nn")
+STYLE = {"nnbook numpy": ("C0", "o"), "nnbook torch": ("C1", "s"), "torch.nn": ("C2", "^"),
+         "numpy by hand": ("C3", "v"), "sklearn MLPClassifier": ("C4", "d")}
+
+
+def load(path: Path):
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def ms(s):
+    return f"{s * 1e3:.1f}" if s >= 0.01 else f"{s * 1e3:.2f}"
+
+
+def mib(b):
+    return "n/a" if b is None else f"{b / 2**20:.1f}"
+
+
+def machine_lines(m: dict) -> list[str]:
+    pools = "; ".join(f"{p['internal_api']} {p.get('version') or ''} ({p.get('architecture') or '-'}, "
+                      f"{p['num_threads']} threads, {p.get('filepath')})" for p in m.get("threadpools", []))
+    out = [f"- CPU: {m['cpu']}, {m['cores']} cores",
+           f"- BLAS and threading (threadpoolctl): {pools or 'threadpoolctl not installed'}",
+           f"- NumPy {m['numpy']}, torch {m.get('torch', 'not installed')} "
+           f"({m.get('torch_threads', '?')} threads), Python {m['python']}"]
+    if m.get("gpu"):
+        out.append(f"- GPU: {m['gpu']} ({m['gpu_memory_gib']} GiB), CUDA {m.get('cuda')}")
+    return out
+
+
+def load_note(m: dict) -> str:
+    return (f"measured {m['date']} at commit {m.get('commit', '?')}, load average (1, 5, 15 min) "
+            f"{m['load_average_start']} at the start and {m.get('load_average_end')} at the end, "
+            f"{m.get('wall_s')} s")
+
+
+# --------------------------------------------------------------------------
+# 1. Digits
+# --------------------------------------------------------------------------
+
+def digits_section(runs: list[tuple[str, dict]]) -> list[str]:
+    out = ["## 1. Digits: MLP 64-128-10, 30 epochs, batch 64, momentum 0.9", "",
+           "Every contender but scikit-learn trains from the same initial weights with the same "
+           "permutations (scikit-learn draws its own); time of the whole 30-epoch training, median "
+           "of interleaved runs; ratios to the hand-written NumPy loop and to `torch.nn` of the "
+           "same run. Target: nnbook NumPy ≤ 1.15× the hand loop in both dtypes.", ""]
+    verdicts = []
+    for label, d in runs:
+        out += [f"**{label}** — {d['repeats']} rounds, {load_note(d['machine'])}.", "",
+                "| dtype | contender | median (ms) | × hand loop | × torch.nn | test accuracy "
+                "| largest gap of the loss curve to the hand loop |",
+                "|---|---|---:|---:|---:|---:|---:|"]
+        for dtype, r in d["dtypes"].items():
+            hand = r["numpy by hand"]["median"]
+            tnn = r.get("torch.nn", {}).get("median")
+            for name, s in r.items():
+                gap = s.get("max_loss_gap_to_hand")
+                out.append(f"| {dtype} | {name} | {ms(s['median'])} | {s['median'] / hand:.2f} | "
+                           f"{s['median'] / tnn:.2f} | {s['test_accuracy']:.3f} | "
+                           f"{'—' if gap is None else f'{gap:.1e}'} |" if tnn else
+                           f"| {dtype} | {name} | {ms(s['median'])} | {s['median'] / hand:.2f} | — | "
+                           f"{s['test_accuracy']:.3f} | {'—' if gap is None else f'{gap:.1e}'} |")
+            ratio = r["nnbook numpy"]["median"] / hand
+            verdicts.append((label, dtype, ratio))
+        out.append("")
+    out += ["Target nnbook NumPy ≤ 1.15× the hand loop: " + "; ".join(
+        f"{label}, {dt}: {ratio:.2f}× ({'met' if ratio <= 1.15 else 'missed'})"
+        for label, dt, ratio in verdicts) + ".", ""]
+    return out
+
+
+# --------------------------------------------------------------------------
+# 2. The large MLP and 3. how cost grows
+# --------------------------------------------------------------------------
+
+def large_table(d: dict, peer_cpu: dict | None = None) -> list[str]:
+    out = []
+    for prec, r in d["large"].items():
+        peak = r.get("matmul_peak_gflops", d["matmul_peak_gflops"])
+        out.append(f"Matrix-multiply peak ({prec}), timed in the same interleaved rounds as the steps "
+                   f"(square product of size {peak['n']}): "
+                   + ", ".join(f"{k} {v:,.0f} GFLOP/s" for k, v in peak.items() if k != "n")
+                   + "; the machine's peak is the best of them.")
+    out += ["", "| precision | path | ms / step | GFLOP/s | % of the machine's peak "
+            "| % of its library's peak | × torch.nn | peak memory of a step (MiB) |",
+            "|---|---|---:|---:|---:|---:|---:|---:|"]
+    for prec, r in d["large"].items():
+        tnn = r["contenders"].get("torch.nn", {}).get("step_s")
+        for name, c in r["contenders"].items():
+            own = c.get("frac_own_peak")
+            out.append(f"| {prec} | {name} | {ms(c['step_s'])} | {c['gflops']:,.0f} | "
+                       f"{100 * c['frac_peak']:.0f} % | {'—' if own is None else f'{100 * own:.0f} %'} | "
+                       f"{c['step_s'] / tnn:.2f} | {mib(c.get('peak_mem_bytes'))} |")
+    r0 = next(iter(d["large"].values()))
+    out += ["", f"One step does {r0['gflop_per_step']:.2f} GFLOP of GEMMs (forward, weight gradients, "
+            "and input gradients of every layer but the first); memory is what a step adds above the "
+            "parameters, velocities and data (gradients and activations included)."]
+    if peer_cpu:
+        cpu_np = peer_cpu["large"]["float32"]["contenders"].get("nnbook numpy")
+        if cpu_np:
+            out.append("")
+            out.append("Against this repository's CPU run of the NumPy path (float32, "
+                       f"{ms(cpu_np['step_s'])} ms / step on {peer_cpu['machine']['cpu']}): " + ", ".join(
+                           f"{prec} {name} {cpu_np['step_s'] / c['step_s']:,.0f}× faster"
+                           for prec, r in d["large"].items() for name, c in r["contenders"].items()) + ".")
+    return [*out, ""]
+
+
+def large_section(d: dict) -> list[str]:
+    out = ["## 2. A large MLP: 784-1024-1024-10, float32, batch 512", "",
+           f"Time per training step (forward, cross-entropy, backward, SGD with momentum), median of "
+           f"interleaved runs of {d['large']['float32']['steps_per_run']} steps each; "
+           f"{load_note(d['machine'])}.",
+           ""]
+    out += large_table(d)
+    c = d["large"]["float32"]["contenders"]
+    verdicts = []
+    for name in ("nnbook numpy", "nnbook torch"):
+        if name in c:
+            f = c[name]["frac_peak"]
+            verdicts.append(f"{name} at {100 * f:.0f} % of peak ({'met' if f >= 0.8 else 'missed'})")
+    if "nnbook torch" in c and "torch.nn" in c:
+        r = c["nnbook torch"]["step_s"] / c["torch.nn"]["step_s"]
+        verdicts.append(f"nnbook torch {r:.2f}× torch.nn ({'met' if r <= 1.05 else 'missed'})")
+    out += ["Targets (≥ 80 % of peak on both nnbook paths, nnbook torch ≤ 1.05× torch.nn): "
+            + "; ".join(verdicts) + ".", ""]
+    return out
+
+
+def crossover(points, key, name, peer, limit):
+    """The smallest sweep value from which ``name`` stays within ``limit`` of ``peer``."""
+    ok = None
+    for r in sorted(points, key=lambda r: r[key]):
+        c = r["contenders"]
+        if name in c and peer in c:
+            good = c[name]["step_s"] <= limit * c[peer]["step_s"]
+            ok = (r[key] if ok is None else ok) if good else None
+    return ok
+
+
+def gemm_share_from(points, key, name, peak, share=0.5):
+    ok = None
+    for r in sorted(points, key=lambda r: r[key]):
+        c = r["contenders"].get(name)
+        if c is None:
+            continue
+        good = r["gflop_per_step"] / peak / c["step_s"] >= share
+        ok = (r[key] if ok is None else ok) if good else None
+    return ok
+
+
+def sweep_section(d: dict, png: str, title: str) -> list[str]:
+    sw = d["sweep"]
+    for r in sw["width"]:
+        r["width"] = r["sizes"][1]
+    out = [title, "",
+           f"![time and memory per training step]({png})", "",
+           "Time per step (log-log) and the peak memory a step adds, as the two hidden widths grow "
+           "(batch 512) and as the batch grows (width 1024). The dotted line is the GEMMs' time at "
+           "the measured matmul peak: where a path runs along it, the GEMMs dominate; where it "
+           "flattens above it, the fixed cost of a step (Python, dispatch, small element-wise "
+           f"operations) does. {load_note(d['machine'])}.", ""]
+    precs = sorted({r["precision"] for r in sw["width"] + sw["batch"]},
+                   key=lambda p: p != "float32")
+    for prec in precs:
+        peak = d["peak_used_gflops"][prec]
+        for axis, key in (("width", "width"), ("batch", "batch")):
+            pts = [r for r in sw[axis] if r["precision"] == prec]
+            if not pts:
+                continue
+            names = [n for n in PATHS if n in pts[0]["contenders"]]
+            out += [f"| {key} ({prec}) | " + " | ".join(f"{n} ms / step" for n in names)
+                    + " | " + " | ".join(f"{n} % of peak" for n in names)
+                    + " | " + " | ".join(f"{n} MiB" for n in names) + " |",
+                    "|---:|" + "---:|" * (3 * len(names))]
+            for r in sorted(pts, key=lambda r: r[key]):
+                c = r["contenders"]
+                out.append(f"| {r[key]} | " + " | ".join(ms(c[n]["step_s"]) for n in names) + " | "
+                           + " | ".join(f"{100 * c[n]['frac_peak']:.0f}" for n in names) + " | "
+                           + " | ".join(mib(c[n].get("peak_mem_bytes")) for n in names) + " |")
+            out.append("")
+            lines = []
+            for name in names:
+                g = gemm_share_from(pts, key, name, peak)
+                lines.append(f"{name}: the GEMMs take over half of the step from {key} {g} on"
+                             if g is not None else f"{name}: the GEMMs never take half of the step")
+            if "nnbook torch" in names and "torch.nn" in names:
+                x = crossover(pts, key, "nnbook torch", "torch.nn", 1.10)
+                lines.append("nnbook torch within 10 % of torch.nn " +
+                             (f"from {key} {x} on" if x is not None else "at no point of the sweep"))
+            if "nnbook numpy" in names and "torch.nn" in names:
+                x = crossover(pts, key, "nnbook numpy", "torch.nn", 1.10)
+                lines.append("nnbook numpy within 10 % of torch.nn " +
+                             (f"from {key} {x} on" if x is not None else "at no point of the sweep"))
+            out += [f"Growing the {key} ({prec}): " + "; ".join(lines) + ".", ""]
+    if d.get("skipped"):
+        out += [f"Skipped for lack of time: {d['skipped']}.", ""]
+    return out
+
+
+def plot(d: dict, path: Path, label: str):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    sw = d["sweep"]
+    precs = sorted({r["precision"] for r in sw["width"] + sw["batch"]}, key=lambda p: p != "float32")
+    fig, axes = plt.subplots(2, 2, figsize=(11, 8), constrained_layout=True)
+    for col, axis in enumerate(("width", "batch")):
+        ax_t, ax_m = axes[0, col], axes[1, col]
+        for prec in precs:
+            pts = sorted((r for r in sw[axis] if r["precision"] == prec),
+                         key=lambda r: r["sizes"][1] if axis == "width" else r["batch"])
+            if not pts:
+                continue
+            xs = [r["sizes"][1] if axis == "width" else r["batch"] for r in pts]
+            ls = "-" if prec == "float32" else "--"
+            for name in PATHS:
+                if name not in pts[0]["contenders"]:
+                    continue
+                color, marker = STYLE[name]
+                lab = f"{name} ({prec})" if len(precs) > 1 else name
+                ax_t.plot(xs, [r["contenders"][name]["step_s"] * 1e3 for r in pts], ls, color=color,
+                          marker=marker, label=lab)
+                mem = [r["contenders"][name].get("peak_mem_bytes") for r in pts]
+                if all(m is not None for m in mem):
+                    ax_m.plot(xs, [m / 2**20 for m in mem], ls, color=color, marker=marker, label=lab)
+            peak = d["peak_used_gflops"][prec]
+            ax_t.plot(xs, [r["gflop_per_step"] / peak * 1e3 for r in pts], ":", color="k",
+                      label=f"GEMMs at the matmul peak ({prec})")
+        for ax in (ax_t, ax_m):
+            ax.set_xscale("log", base=2)
+            ax.set_yscale("log")
+            ax.grid(True, which="both", alpha=0.3)
+            ax.set_xlabel("hidden width (batch 512)" if axis == "width" else "batch size (width 1024)")
+        ax_t.set_ylabel("time per training step (ms)")
+        ax_m.set_ylabel("peak memory a step adds (MiB)")
+        ax_t.legend(fontsize=7)
+    fig.suptitle(f"784-W-W-10 MLP, one SGD step: {label}")
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+# --------------------------------------------------------------------------
+# 4. The book
+# --------------------------------------------------------------------------
+
+def book_section(book: dict | None, suite: dict | None) -> list[str]:
+    out = ["## 4. The book itself", ""]
+    if book:
+        out += ["Each chapter executed from a fresh kernel (nbclient in a child process, one at a time); "
+                f"CPU time is user + sys of the process and its kernel. {load_note(book['machine'])}. "
+                "Targets: < 30 s and < 2 GiB per chapter (the 30 s judged on CPU time on a loaded machine).",
+                "", "| chapter | wall (s) | CPU (s) | peak memory (MiB) | verdict |",
+                "|---|---:|---:|---:|---|"]
+        for name, r in book["chapters"].items():
+            ok = r["returncode"] == 0 and r["cpu_s"] < 30 and r["peak_rss_mib"] < 2048
+            verdict = "FAILED to run" if r["returncode"] else ("met" if ok else "missed")
+            out.append(f"| {name} | {r['wall_s']:.1f} | {r['cpu_s']:.1f} | {r['peak_rss_mib']:.0f} "
+                       f"| {verdict} |")
+        out.append("")
+    else:
+        out += ["No chapter timings yet (`python benchmarks/bench_book.py`).", ""]
+    if suite:
+        out += [f"`make test` and `make book` in a fresh clone ({load_note(suite['machine'])}):", "",
+                "| target | wall (s) | CPU (s) | exit |", "|---|---:|---:|---:|"]
+        for name, r in suite["suite"].items():
+            out.append(f"| {name} | {r['wall_s']:.0f} | {r['cpu_s']:.0f} | {r['returncode']} |")
+        out += ["", "Target: `make test` < 6 minutes (set-up included)."]
+    else:
+        out += ["`make test` and `make book` wall times are not part of `make bench` (they take minutes "
+                "each): `python benchmarks/bench_book.py --suite` times both in a fresh clone and "
+                "writes `raw/bench_suite.json`, which this report then includes. "
+                "No such run is recorded yet."]
+    return [*out, ""]
+
+
+# --------------------------------------------------------------------------
+# GPU and profiles
+# --------------------------------------------------------------------------
+
+def gpu_section(gpu: dict | None, cpu: dict | None) -> list[str]:
+    out = ["## The GPU path", ""]
+    if not gpu:
+        return [*out, "No GPU figure exists yet: no run of `python benchmarks/bench_scale.py "
+                "--device cuda --out benchmarks/gpu` has been committed "
+                "(`benchmarks/gpu/bench_cuda.json`).", ""]
+    m = gpu["machine"]
+    out += [f"On **{m.get('gpu', 'a CUDA GPU')}**, {load_note(m)}; TF32 for float32 matmuls "
+            f"{'on' if gpu['machine'].get('tf32_matmul') or gpu.get('tf32_matmul') else 'off'} "
+            "(PyTorch's default). bf16-autocast: `torch.autocast('cuda', torch.bfloat16)` around the "
+            "training steps, parameters in float32, on both sides. In nnbook's path autocast runs its "
+            "GEMMs in bfloat16 and the bias addition promotes each layer's output back to float32 "
+            "(the bias is float32), so activations, the loss and the update stay float32; `torch.nn` "
+            "keeps bfloat16 activations.", "", *machine_lines(m), ""]
+    out += large_table(gpu, cpu)
+    out += sweep_section(gpu, "scaling_cuda.png", "### How cost grows on the GPU")
+    return out
+
+
+def profile_section(prof: dict | None) -> list[str]:
+    out = ["## Profiles", ""]
+    if not prof:
+        return [*out, "No profile recorded (`python benchmarks/bench_profile.py`).", ""]
+    out += [f"cProfile, sorted by internal time ({load_note(prof['machine'])}):", ""]
+    for name, p in prof["profiles"].items():
+        out += [f"**{name}** ({p['wall_s_profiled']} s under the profiler)", "", "```", p["top"], "```", ""]
+    return out
+
+
+FIXES = """## What was changed, and why
+
+- **The SGD update's velocity keeps the parameter's dtype** (`nnbook/optim.py`): the first step
+  copied the gradient with `grad + 0.0`, which under bf16 autocast made a bfloat16 velocity; it is
+  now `xp.astype(grad, theta.dtype, copy=True)` (the same values in float32 and float64).
+- **Fewer temporaries and no dispatch layers in the loss and Linear's backward**
+  (`nnbook/losses.py`, `nnbook/layers.py`): the softmax is divided in place into the exponentials'
+  array, the gradient `(P - Y) / N` is one array instead of two, and the row reductions call
+  `np.add.reduce` / `np.maximum.reduce` directly on NumPy arrays instead of `np.sum` / `np.max`,
+  whose Python dispatch costs a few microseconds a call: at batch 64 a step takes about 0.2 ms, so
+  these microseconds are the gap to the hand loop. All are the same operations on the same values:
+  float64 results are bit-for-bit unchanged (the chapters' stored outputs reproduce).
+- **Not changed, with the reason**: the element-wise layers stay out of place (`relu_forward`
+  returns `z * [z > 0]` and keeps the boolean mask): an in-place ReLU would overwrite an input
+  that a `Residual` or the caller still holds, and `torch.relu` or `np.maximum` give +0.0 where
+  `z * mask` gives -0.0 and 0 where it propagates NaN, which would change printed outputs. The
+  update `theta -= lr * v` keeps its one temporary: `add_(v, alpha=-lr)` may fuse the
+  multiply-add and round differently.
+- **What limits the large MLP**: the profiles show the GEMMs (`linear_forward`,
+  `linear_backward`) taking nearly all of a step on the NumPy path; the rest is the SGD update
+  and the ReLU's two passes, which are memory-bound and single-threaded in NumPy. The NumPy path
+  runs on NumPy's OpenBLAS and the PyTorch paths on PyTorch's MKL/oneDNN: a gap between the
+  two peaks shows in the NumPy path's fraction of the machine's peak and is not nnbook's to
+  close.
+"""
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--raw", type=Path, default=HERE / "raw")
+    ap.add_argument("--gpu", type=Path, default=HERE / "gpu" / "bench_cuda.json")
+    ap.add_argument("--out", type=Path, default=HERE / "RESULTS.md")
+    args = ap.parse_args()
+    digits = [(label, d) for label, d in (
+        ("Libraries' default threads", load(args.raw / "bench_digits.json")),
+        ("One thread for every contender", load(args.raw / "bench_digits_1thread.json"))) if d]
+    cpu = load(args.raw / "bench_cpu.json")
+    gpu = load(args.gpu)
+    book, suite = load(args.raw / "bench_book.json"), load(args.raw / "bench_suite.json")
+    prof = load(args.raw / "profile.json")
+    first = cpu or (digits[0][1] if digits else None)
+    lines = ["# nnbook's speed and memory", "",
+             "Written by `make bench` (`benchmarks/report.py` from the raw numbers in `benchmarks/raw/` "
+             "and, for the GPU, `benchmarks/gpu/`); do not edit by hand. Each figure is a median of "
+             "repeated runs, the contenders interleaved (one run of each per round) so that a slow "
+             "phase of a shared machine hits them alike, and is reported as a ratio to its peer "
+             "measured in the same run. The load average is given with every part: absolute times "
+             "taken under load are slower and noisier than the ratios.", ""]
+    if any(d.get("quick") for d in [cpu or {}, *(d for _, d in digits)]):
+        lines += ["**This report comes from a `--quick` run** (fewer repeats and sweep points): a smoke "
+                  "test, not a measurement.", ""]
+    if first:
+        lines += ["## The machine", "", *machine_lines(first["machine"]), ""]
+    if digits:
+        lines += digits_section(digits)
+    if cpu:
+        lines += large_section(cpu)
+        m = cpu["machine"]
+        plot(cpu, args.out.parent / "scaling_cpu.png", f"{m['cpu']}, {m['cores']} cores")
+        lines += sweep_section(cpu, "scaling_cpu.png", "## 3. How cost grows (CPU, float32)")
+    if gpu:
+        plot(gpu, args.out.parent / "scaling_cuda.png", gpu["machine"].get("gpu", "GPU"))
+    lines += book_section(book, suite)
+    lines += gpu_section(gpu, cpu)
+    lines += profile_section(prof)
+    lines += [FIXES]
+    args.out.write_text("\n".join(lines).rstrip() + "\n")
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
