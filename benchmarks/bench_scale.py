@@ -197,8 +197,8 @@ def contenders(device):
 
 def steps_for(flops, device, peak_gflops, quick, batch):
     """Steps per timed run: about a target time, at least 3, bounded by the data's size."""
-    target = (0.04 if quick else 0.25) if device == "cpu" else (0.02 if quick else 0.05)
-    overhead = 4e-4 if device == "cpu" else 3e-4
+    target = (0.04 if quick else 0.25) if device == "cpu" else (0.02 if quick else 0.03)
+    overhead = 4e-4 if device == "cpu" else 6e-4
     est = flops / (0.6 * peak_gflops * 1e9) + overhead
     most = max(3, int(2**28 // (batch * SIZES[0] * 4)))      # at most 256 MiB of data
     return int(min(max(3, math.ceil(target / est)), 400, most))
@@ -314,7 +314,7 @@ def main():
     ap.add_argument("--quick", action="store_true", help="fewer repeats and sweep points (a smoke test)")
     ap.add_argument("--budget", type=float, default=None,
                     help="seconds after which the remaining sweep points are skipped "
-                         "(default: 95 on a GPU, none on the CPU)")
+                         "(default: 85 on a GPU, none on the CPU)")
     ap.add_argument("--memory-child", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.memory_child:
@@ -361,7 +361,7 @@ def main():
     batches = (16, 256, 2048) if args.quick else BATCHES
     sweep_reps = 3 if args.quick else 5
     sweep_precs = precisions[:1] if args.quick else precisions
-    budget = args.budget if args.budget is not None else (95.0 if device.startswith("cuda") else None)
+    budget = args.budget if args.budget is not None else (85.0 if device.startswith("cuda") else None)
     sweep, skipped = {"width": [], "batch": []}, []
     points = [(prec, "width", w) for prec in sweep_precs for w in widths]
     points += [(prec, "batch", b) for prec in sweep_precs for b in batches]

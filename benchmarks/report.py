@@ -119,7 +119,7 @@ def large_table(d: dict, peer_cpu: dict | None = None) -> list[str]:
             out.append("")
             out.append("Against this repository's CPU run of the NumPy path (float32, "
                        f"{ms(cpu_np['step_s'])} ms / step on {peer_cpu['machine']['cpu']}): " + ", ".join(
-                           f"{prec} {name} {cpu_np['step_s'] / c['step_s']:,.0f}× faster"
+                           f"{prec} {name} {cpu_np['step_s'] / c['step_s']:,.1f}× faster"
                            for prec, r in d["large"].items() for name, c in r["contenders"].items()) + ".")
     return [*out, ""]
 
