@@ -127,6 +127,33 @@ def torch_runner(model_np, X, y, batch, device, precision="float32"):
     return run, forget
 
 
+def gemm_runner(model_np, X, batch, lib, device, precision="float32"):
+    """The GEMMs of the training steps alone, same shapes, nothing else: the ceiling of any
+    implementation on that library (its BLAS's speed on these shapes, not on a square)."""
+    steps = X.shape[0] // batch
+    Ws = [m.W.data for m in model_np.layers if isinstance(m, nb.Linear)]
+    rng = np.random.default_rng(1)
+    hs = [X[:batch]] + [rng.standard_normal((batch, W.shape[0]), dtype=np.float32) for W in Ws[:-1]]
+    ds = [rng.standard_normal((batch, W.shape[0]), dtype=np.float32) for W in Ws]
+    Ws = [W.astype(np.float32) for W in Ws]
+    if lib == "torch":
+        import torch
+
+        dt = torch.bfloat16 if precision == "bf16-autocast" else torch.float32
+        Ws, hs, ds = ([torch.as_tensor(a, device=device).to(dt) for a in arrs] for arrs in (Ws, hs, ds))
+    layers = list(zip(Ws, hs, ds, strict=True))
+
+    def run():
+        for _ in range(steps):
+            for i, (W, h, d) in enumerate(layers):
+                h @ W.T                                  # forward
+                d.T @ h                                  # weight gradient
+                if i:
+                    d @ W                                # input gradient (not for the first layer)
+
+    return run, lambda: None
+
+
 # --------------------------------------------------------------------------
 # Peak of the machine's matrix multiply
 # --------------------------------------------------------------------------
@@ -220,8 +247,10 @@ def build(sizes, batch, steps, device, precision, names):
         elif name == "nnbook torch":
             runners[name] = nnbook_runner(model_np, X, y, batch,
                                           nb.Backend("torch", device, "float32"), precision)
-        else:
+        elif name == "torch.nn":
             runners[name] = torch_runner(model_np, X, y, batch, device, precision)
+        else:                                            # "GEMMs only, numpy" / "GEMMs only, torch"
+            runners[name] = gemm_runner(model_np, X, batch, name.rpartition(" ")[2], device, precision)
     return runners, X.shape[0]
 
 
@@ -255,11 +284,11 @@ def measure(sizes, batch, device, precision, names, peak_gflops, repeats, quick,
         step = s["median"] / steps
         row = {"step_s": step, "step_min_s": s["min"] / steps, "step_max_s": s["max"] / steps,
                "gflops": flops / step / 1e9, "frac_peak": flops / step / 1e9 / peak_gflops,
-               "first_loss": float(first[name]) / n}
-        own = peak_here.get(("numpy " if name == "nnbook numpy" else "torch ") + want) if peaks else None
+               "first_loss": None if first[name] is None else float(first[name]) / n}
+        own = peak_here.get(("numpy " if "numpy" in name else "torch ") + want) if peaks else None
         if own:
             row["frac_own_peak"] = flops / step / 1e9 / own          # its own library's GEMM peak
-        if device.startswith("cuda"):
+        if device.startswith("cuda") and not name.startswith("GEMMs"):
             row["peak_mem_bytes"] = peak_memory(runners[name], device)
         out["contenders"][name] = row
     return out
@@ -350,7 +379,9 @@ def main():
         prows, pflops, pn = peak_rows(device, args.quick)
         want = "bfloat16" if prec == "bf16-autocast" else "float32"
         prows = {k: f for k, f in prows.items() if k.endswith(want)}
-        large[prec] = measure(SIZES, BATCH, device, prec, names, peaks[prec], reps, args.quick,
+        gemms = [f"GEMMs only, {lib}" for lib in ("numpy", "torch")
+                 if any(lib in n for n in names) and (lib == "torch" or prec == "float32")]
+        large[prec] = measure(SIZES, BATCH, device, prec, names + gemms, peaks[prec], reps, args.quick,
                               peaks=(prows, pflops, pn))
         peaks[prec] = large[prec]["peak_gflops"]      # the peak measured beside the steps
         print(f"  peak {prec}: {large[prec]['matmul_peak_gflops']}", flush=True)
@@ -383,6 +414,10 @@ def main():
         for r, m in zip(runs, mem, strict=True):
             for name, v in m.items():
                 r["contenders"][name]["peak_mem_bytes"] = v
+    for r in large.values():
+        for name in list(r["contenders"]):
+            if name.startswith("GEMMs"):                # a reference, not a path: last in the table
+                r["contenders"][name] = r["contenders"].pop(name)
     result = {"device": device, "quick": args.quick, "machine": info, "matmul_peak_gflops": peak,
               "peak_used_gflops": peaks, "large": large, "sweep": sweep,
               "skipped": skipped}
