@@ -1,6 +1,6 @@
 """``make bench``: every benchmark in turn, then the report.
 
-1. digits (``bench_mlp.py``), with the libraries' default threads and with one thread;
+1. digits (``bench_mlp.py``), with one thread for every library and with their default threads;
 2. the large MLP and the width/batch sweep on the CPU (``bench_scale.py``);
 3. cProfile's top lines of the benchmarked loops (``bench_profile.py``);
 4. every chapter from a fresh kernel (``bench_book.py``);
@@ -31,8 +31,8 @@ def main():
     raw = _common.ROOT / "build" / "bench-quick" if args.quick else here / "raw"
     quick = ["--quick"] if args.quick else []
     steps = [
-        ["bench_mlp.py", *quick],
         ["bench_mlp.py", "--threads", "1", *quick],
+        ["bench_mlp.py", *quick],
         ["bench_scale.py", *quick],
         ["bench_profile.py"],
         ["bench_book.py", *(["--chapters", "01_perceptron"] if args.quick else [])],
