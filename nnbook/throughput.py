@@ -24,7 +24,7 @@ import time
 
 import numpy as np
 
-__all__ = ["matmul_tflops", "synchronize", "time_call", "train_throughput"]
+__all__ = ["matmul_tflops", "stored_measurement", "synchronize", "time_call", "train_throughput"]
 
 _MATMUL_MODES = ("float32", "tf32", "bfloat16")
 
@@ -56,8 +56,9 @@ def _check_count(value, name, minimum):
     return int(value)
 
 
-def time_call(fn, *, device="cpu", repeats: int = 5, warmup: int = 1, number: int = 1):
-    """Wall-clock seconds of ``fn()``, the device synchronised around each timing.
+def time_call(fn, *, device="cpu", repeats: int = 5, warmup: int = 1, number: int = 1,
+              clock: str = "wall"):
+    """Seconds of ``fn()``, the device synchronised around each timing.
 
     Parameters
     ----------
@@ -71,6 +72,12 @@ def time_call(fn, *, device="cpu", repeats: int = 5, warmup: int = 1, number: in
     number : int >= 1
         Calls per timing (for calls too short to time one by one); the time
         returned is per call.
+    clock : {"wall", "cpu"}
+        ``"wall"``: :func:`time.perf_counter` (what a user waits; the only
+        meaningful clock for a GPU). ``"cpu"``: :func:`time.process_time`, the
+        CPU seconds of this process (all its threads), which other programs on
+        a loaded machine inflate far less; for single-threaded CPU work it is the
+        time the work would take alone.
 
     Returns
     -------
@@ -83,6 +90,9 @@ def time_call(fn, *, device="cpu", repeats: int = 5, warmup: int = 1, number: in
     repeats = _check_count(repeats, "repeats", 1)
     warmup = _check_count(warmup, "warmup", 0)
     number = _check_count(number, "number", 1)
+    if clock not in ("wall", "cpu"):
+        raise ValueError(f"clock must be 'wall' or 'cpu', got {clock!r}")
+    now = time.perf_counter if clock == "wall" else time.process_time
     synchronize(device)
     for _ in range(warmup):
         fn()
@@ -90,11 +100,11 @@ def time_call(fn, *, device="cpu", repeats: int = 5, warmup: int = 1, number: in
     times = np.empty(repeats)
     for r in range(repeats):
         synchronize(device)
-        start = time.perf_counter()
+        start = now()
         for _ in range(number):
             fn()
         synchronize(device)
-        times[r] = (time.perf_counter() - start) / number
+        times[r] = (now() - start) / number
     return times
 
 
@@ -137,7 +147,7 @@ def matmul_tflops(n: int, mode: str = "float32", *, device="cpu", repeats: int =
 
 
 def train_throughput(model, X, y, batch_size: int, *, steps: int = 10, lr: float = 0.01,
-                     autocast=None, device="cpu", repeats: int = 3) -> float:
+                     autocast=None, device="cpu", repeats: int = 3, clock: str = "wall") -> float:
     r"""Training samples per second of a ``torch.nn`` classifier at one batch size.
 
     One step is forward, cross-entropy, backward and a plain SGD update, on the
@@ -158,6 +168,8 @@ def train_throughput(model, X, y, batch_size: int, *, steps: int = 10, lr: float
         ``torch.bfloat16`` runs forward and loss under ``torch.autocast``.
     device : str
     repeats : int >= 1
+    clock : {"wall", "cpu"}
+        See :func:`time_call`.
 
     Returns
     -------
@@ -184,5 +196,23 @@ def train_throughput(model, X, y, batch_size: int, *, steps: int = 10, lr: float
             loss.backward()
             opt.step()
 
-    times = time_call(run, device=device, repeats=repeats, warmup=1)
+    times = time_call(run, device=device, repeats=repeats, warmup=1, clock=clock)
     return batch_size * steps / float(np.median(times))
+
+
+def stored_measurement(device: str = "cuda"):
+    """The JSON that ``benchmarks/gpu_training_fast.py`` stored for ``device``, or ``None``.
+
+    It is read from ``benchmarks/gpu/training_fast_<device>.json`` in the
+    repository that holds this copy of nnbook (absent from an installed package,
+    and before anyone has run the benchmark on such a device).
+    """
+    import json
+    from pathlib import Path
+
+    if not isinstance(device, str) or not device.isidentifier():
+        raise ValueError(f"device must be a name like 'cuda', got {device!r}")
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "gpu" / f"training_fast_{device}.json"
+    if not path.is_file():
+        return None
+    return json.loads(path.read_text())

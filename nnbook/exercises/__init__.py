@@ -23,6 +23,7 @@ from .perceptron import check_logistic_gradient, check_perceptron_epoch, check_p
 from .regularization import check_dropout_forward, check_early_stopping
 from .second_order import check_damped_newton_step, check_quickprop_step
 from .sgd import check_adam_step, check_momentum_step
+from .training_fast import check_unscale, check_weighted_gradient_mean
 from .troubleshooting import (
     check_chance_loss,
     check_dead_fraction,
@@ -42,3 +43,4 @@ __all__ += ["check_adam_step", "check_momentum_step"]
 __all__ += ["check_damped_newton_step", "check_quickprop_step"]
 __all__ += ["check_dropout_forward", "check_early_stopping"]
 __all__ += ["check_chance_loss", "check_dead_fraction", "check_overlap_fraction", "check_train_step"]
+__all__ += ["check_unscale", "check_weighted_gradient_mean"]
