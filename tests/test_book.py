@@ -200,6 +200,30 @@ def test_every_animation_and_slider_plays_without_a_kernel(site):
         context.close()
 
 
+def test_print_shows_each_demos_static_figure(site):
+    """On paper every slider and animation prints its figure, without its controls."""
+    shown = "e => { const r = e.getBoundingClientRect(); " \
+            "return getComputedStyle(e).display !== 'none' && r.width > 50 && r.height > 50; }"
+    hidden = "e => getComputedStyle(e).display === 'none' || e.getBoundingClientRect().height === 0"
+    for page in [p for p in _toc_pages() if p.startswith("chapters/")]:
+        context, tab, _ = _visit(site, page)
+        tab.emulate_media(media="print")
+        for box in ("div.nnbook-slider", "div.animation"):
+            demos = tab.locator(box)
+            for i in range(demos.count()):
+                demo = demos.nth(i)
+                assert demo.locator("img").first.evaluate(shown), (
+                    f"{page}: {box} {i} prints no figure")
+                controls = demo.locator("input[type=range], .anim-controls")
+                for j in range(controls.count()):
+                    assert controls.nth(j).evaluate(hidden), (
+                        f"{page}: {box} {i} prints its controls")
+        live = tab.locator(".jupyter-widgets")
+        for i in range(live.count()):
+            assert live.nth(i).evaluate(hidden), f"{page}: a live widget view is printed"
+        context.close()
+
+
 def test_every_chapter_page_launches_its_own_notebook(html):
     config = yaml.safe_load((ROOT / "_config.yml").read_text())
     repo = config["repository"]["url"].removeprefix("https://github.com/")
