@@ -344,8 +344,19 @@ def main():
     ap.add_argument("--budget", type=float, default=None,
                     help="seconds after which the remaining sweep points are skipped "
                          "(default: 85 on a GPU, none on the CPU)")
+    ap.add_argument("--threads", type=int, default=None,
+                    help="CPU: BLAS/OpenMP/torch threads for every path, and only the large MLP "
+                         "(default: the libraries' own threads, and the sweep)")
     ap.add_argument("--memory-child", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.threads:
+        import threadpoolctl
+
+        threadpoolctl.threadpool_limits(args.threads)
+        with contextlib.suppress(ImportError):
+            import torch
+
+            torch.set_num_threads(args.threads)
     if args.memory_child:
         configs, names = json.loads(args.memory_child)
         print(json.dumps(memory_pass([tuple(c) for c in configs], "cpu", names)))
@@ -388,8 +399,8 @@ def main():
         for name, r in large[prec]["contenders"].items():
             print(f"  large {prec:14s} {name:14s} {r['step_s'] * 1e3:8.2f} ms/step "
                   f"{r['gflops']:9.1f} GFLOP/s {100 * r['frac_peak']:5.1f} % of peak", flush=True)
-    widths = (64, 512, 2048) if args.quick else WIDTHS
-    batches = (16, 256, 2048) if args.quick else BATCHES
+    widths = () if args.threads else (64, 512, 2048) if args.quick else WIDTHS
+    batches = () if args.threads else (16, 256, 2048) if args.quick else BATCHES
     sweep_reps = 3 if args.quick else 5
     sweep_precs = precisions[:1] if args.quick else precisions
     budget = args.budget if args.budget is not None else (85.0 if device.startswith("cuda") else None)
@@ -418,11 +429,13 @@ def main():
         for name in list(r["contenders"]):
             if name.startswith("GEMMs"):                # a reference, not a path: last in the table
                 r["contenders"][name] = r["contenders"].pop(name)
-    result = {"device": device, "quick": args.quick, "machine": info, "matmul_peak_gflops": peak,
+    result = {"device": device, "quick": args.quick, "threads": args.threads, "machine": info,
+              "matmul_peak_gflops": peak,
               "peak_used_gflops": peaks, "large": large, "sweep": sweep,
               "skipped": skipped}
     _common.finish(info, t0)
-    _common.write_json(args.out / f"bench_{device.split(':')[0]}.json", result)
+    suffix = f"_{args.threads}thread" if args.threads else ""
+    _common.write_json(args.out / f"bench_{device.split(':')[0]}{suffix}.json", result)
     print(f"done in {info['wall_s']} s", flush=True)
 
 

@@ -124,13 +124,19 @@ def large_table(d: dict, peer_cpu: dict | None = None) -> list[str]:
     return [*out, ""]
 
 
-def large_section(d: dict) -> list[str]:
+def large_section(d: dict, one: dict | None = None) -> list[str]:
     out = ["## 2. A large MLP: 784-1024-1024-10, float32, batch 512", "",
-           f"Time per training step (forward, cross-entropy, backward, SGD with momentum), median of "
-           f"interleaved runs of {d['large']['float32']['steps_per_run']} steps each; "
-           f"{load_note(d['machine'])}.",
+           "Time per training step (forward, cross-entropy, backward, SGD with momentum), median of "
+           f"interleaved runs of {d['large']['float32']['steps_per_run']} steps each, with the "
+           "libraries' default threads; "
+           f"{load_note(d['machine'])}. The rows *GEMMs only* time the same matrix products alone, "
+           "same shapes, on each library: the ceiling of any implementation there.",
            ""]
     out += large_table(d)
+    if one:
+        out += [f"**With one thread for every library** (robust to a loaded machine; the peak is then "
+                f"one core's): {load_note(one['machine'])}.", ""]
+        out += large_table(one)
     c = d["large"]["float32"]["contenders"]
     verdicts = []
     for name in ("nnbook numpy", "nnbook torch"):
@@ -277,6 +283,10 @@ def book_section(book: dict | None, suite: dict | None) -> list[str]:
             verdict = "FAILED to run" if r["returncode"] else ("met" if ok else "missed")
             out.append(f"| {name} | {r['wall_s']:.1f} | {r['cpu_s']:.1f} | {r['peak_rss_mib']:.0f} "
                        f"| {verdict} |")
+        cpu = sum(r["cpu_s"] for r in book["chapters"].values())
+        out += ["", f"The chapters together take {cpu:.0f} s of CPU time: spread over two cores, "
+                f"at least {cpu / 2:.0f} s of `make test`'s wall time (nbval runs each chapter once more, "
+                "besides the unit tests and the book build)."]
         out.append("")
     else:
         out += ["No chapter timings yet (`python benchmarks/bench_book.py`).", ""]
@@ -383,7 +393,7 @@ def main():
     if digits:
         lines += digits_section(digits)
     if cpu:
-        lines += large_section(cpu)
+        lines += large_section(cpu, load(args.raw / "bench_cpu_1thread.json"))
         m = cpu["machine"]
         plot(cpu, args.out.parent / "scaling_cpu.png", f"{m['cpu']}, {m['cores']} cores")
         lines += sweep_section(cpu, "scaling_cpu.png", "## 3. How cost grows (CPU, float32)")

@@ -61,7 +61,7 @@ def softmax(z, axis: int = -1):
     return e / xp.sum(e, axis=axis, keepdims=True)
 
 
-def _sum(x, axis: int, keepdims: bool = False):
+def _sum(x, axis: int | None = None, keepdims: bool = False):
     """``xp.sum(x, axis=axis)``, for NumPy without ``np.sum``'s dispatch layers.
 
     ``np.add.reduce`` is the reduction ``np.sum`` ends in (the same values); calling
@@ -210,7 +210,7 @@ def cross_entropy_forward(logits, labels):
     e = xp.exp(shifted)
     sum_e = _sum(e, axis=1, keepdims=True)
     Y = one_hot(labels, C, logits.dtype)
-    loss = (xp.sum(xp.log(sum_e)) - xp.sum(shifted * Y)) / N   # mean(logsumexp - z_y)
+    loss = (_sum(xp.log(sum_e)) - _sum(shifted * Y)) / N       # mean(logsumexp - z_y)
     e /= sum_e                                                 # softmax, in place of e
     return loss, (e, Y)
 
