@@ -345,8 +345,8 @@ def main():
                     help="seconds after which the remaining sweep points are skipped "
                          "(default: 85 on a GPU, none on the CPU)")
     ap.add_argument("--threads", type=int, default=None,
-                    help="CPU: BLAS/OpenMP/torch threads for every path, and only the large MLP "
-                         "(default: the libraries' own threads, and the sweep)")
+                    help="CPU: BLAS/OpenMP/torch threads for every path (default: the libraries' own)")
+    ap.add_argument("--large-only", action="store_true", help="the large MLP, no sweep")
     ap.add_argument("--memory-child", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.threads:
@@ -399,8 +399,8 @@ def main():
         for name, r in large[prec]["contenders"].items():
             print(f"  large {prec:14s} {name:14s} {r['step_s'] * 1e3:8.2f} ms/step "
                   f"{r['gflops']:9.1f} GFLOP/s {100 * r['frac_peak']:5.1f} % of peak", flush=True)
-    widths = () if args.threads else (64, 512, 2048) if args.quick else WIDTHS
-    batches = () if args.threads else (16, 256, 2048) if args.quick else BATCHES
+    widths = () if args.large_only else (64, 512, 2048) if args.quick else WIDTHS
+    batches = () if args.large_only else (16, 256, 2048) if args.quick else BATCHES
     sweep_reps = 3 if args.quick else 5
     sweep_precs = precisions[:1] if args.quick else precisions
     budget = args.budget if args.budget is not None else (85.0 if device.startswith("cuda") else None)

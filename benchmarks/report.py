@@ -393,10 +393,15 @@ def main():
     if digits:
         lines += digits_section(digits)
     if cpu:
-        lines += large_section(cpu, load(args.raw / "bench_cpu_1thread.json"))
-        m = cpu["machine"]
-        plot(cpu, args.out.parent / "scaling_cpu.png", f"{m['cpu']}, {m['cores']} cores")
-        lines += sweep_section(cpu, "scaling_cpu.png", "## 3. How cost grows (CPU, float32)")
+        one = load(args.raw / "bench_cpu_1thread.json")
+        lines += large_section(cpu, one)
+        sw = one if one and one["sweep"]["width"] + one["sweep"]["batch"] else cpu
+        if sw["sweep"]["width"] + sw["sweep"]["batch"]:
+            m, threads = sw["machine"], sw.get("threads")
+            how = (f"{threads} thread{'s' if threads > 1 else ''} per library" if threads
+                   else "default threads")
+            plot(sw, args.out.parent / "scaling_cpu.png", f"{m['cpu']}, {how}")
+            lines += sweep_section(sw, "scaling_cpu.png", f"## 3. How cost grows (CPU, float32, {how})")
     if gpu:
         plot(gpu, args.out.parent / "scaling_cuda.png", gpu["machine"].get("gpu", "GPU"))
     lines += book_section(book, suite)

@@ -1,8 +1,8 @@
 """``make bench``: every benchmark in turn, then the report.
 
 1. digits (``bench_mlp.py``), with one thread for every library and with their default threads;
-2. the large MLP on the CPU with one thread, then with the default threads and the
-   width/batch sweep (``bench_scale.py``);
+2. the large MLP and the width/batch sweep on the CPU with one thread per library,
+   then the large MLP with the libraries' default threads (``bench_scale.py``);
 3. cProfile's top lines of the benchmarked loops (``bench_profile.py``);
 4. every chapter from a fresh kernel (``bench_book.py``);
 5. ``report.py`` writes benchmarks/RESULTS.md and its plots.
@@ -35,7 +35,7 @@ def main():
         ["bench_mlp.py", "--threads", "1", *quick],
         ["bench_mlp.py", *quick],
         ["bench_scale.py", "--threads", "1", *quick],
-        ["bench_scale.py", *quick],
+        ["bench_scale.py", "--large-only", *quick],
         ["bench_profile.py"],
         ["bench_book.py", *(["--chapters", "01_perceptron"] if args.quick else [])],
     ]
