@@ -53,10 +53,10 @@ except ImportError:  # nnbook's own dependencies (array-api-compat) are absent
 
 def sizes(quick: bool) -> dict:
     if quick:
-        return dict(d_in=256, hidden=256, batches=[16, 64, 256, 1024], steps=3,
-                    mm=[511, 512], mm_repeats=3, n_train=4096, n_test=1024,
-                    epochs=2, runs=[(128, 128), (256, 256)], loader_n=1024,
-                    loader_batch=128, workers=[0, 2], conv=(8, 32, 32))
+        return dict(d_in=128, hidden=128, batches=[16, 64, 256], steps=2,
+                    mm=[511, 512], mm_repeats=2, n_train=2048, n_test=512,
+                    epochs=1, runs=[(128, 64), (256, 128)], loader_n=512,
+                    loader_batch=128, workers=[0, 2], conv=(4, 16, 16))
     return dict(d_in=1024, hidden=4096, batches=[32, 128, 512, 2048, 8192, 32768],
                 steps=10, mm=[4095, 4096], mm_repeats=20, n_train=262144, n_test=16384,
                 epochs=4, runs=[(1024, 1024), (4096, 4096)], loader_n=32768,

@@ -1,0 +1,59 @@
+"""The simulated slow dataset and the loop that consumes it."""
+
+import re
+import time
+
+import numpy as np
+import pytest
+import torch
+
+from nnbook import pipeline
+
+
+def test_slow_batches_yields_every_row_once_in_order():
+    X, y = np.arange(20.0).reshape(10, 2), np.arange(10)
+    data = pipeline.SlowBatches(X, y, batch_size=4, load_seconds=0.0)
+    assert len(data) == 3
+    xs, ys = zip(*[data[i] for i in range(len(data))], strict=True)
+    assert torch.cat(ys).tolist() == list(range(10))
+    assert xs[0].dtype == torch.float32 and ys[0].dtype == torch.int64
+    with pytest.raises(IndexError, match=r"^batch index must be in \[0, 3\), got 3$"):
+        data[3]
+
+
+@pytest.mark.filterwarnings("ignore:This DataLoader will create")
+def test_workers_overlap_the_loading():
+    """30 ms per batch, 6 batches: one process needs >= 0.18 s, three workers far less."""
+    X, y = np.zeros((24, 2)), np.zeros(24, dtype=int)
+    data = pipeline.SlowBatches(X, y, batch_size=4, load_seconds=0.03)
+    seen = []
+    serial = pipeline.consume(torch.utils.data.DataLoader(data, batch_size=None),
+                              lambda xb, yb: seen.append(len(yb)))
+    assert seen == [4] * 6
+    assert serial >= 0.18
+    loader = torch.utils.data.DataLoader(data, batch_size=None, num_workers=3, persistent_workers=True)
+    pipeline.consume(loader, lambda xb, yb: None)           # starts the workers
+    parallel = pipeline.consume(loader, lambda xb, yb: None)
+    assert parallel < serial
+    del loader
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"batch_size": 0}, "batch_size must be an int >= 1, got 0"),
+    ({"load_seconds": -1.0}, "load_seconds must be"),
+])
+def test_slow_batches_refuses_bad_arguments(kwargs, message):
+    args = {"X": np.zeros((4, 2)), "y": np.zeros(4), "batch_size": 2, "load_seconds": 0.0} | kwargs
+    with pytest.raises(ValueError, match="^" + re.escape(message)):
+        pipeline.SlowBatches(**args)
+
+
+def test_slow_batches_refuses_mismatched_rows():
+    with pytest.raises(ValueError, match=r"^y must have 4 rows like X, got 3$"):
+        pipeline.SlowBatches(np.zeros((4, 2)), np.zeros(3), 2, 0.0)
+
+
+def test_consume_times_the_sleep():
+    t0 = time.perf_counter()
+    s = pipeline.consume([(torch.zeros(1), torch.zeros(1))] * 2, lambda xb, yb: time.sleep(0.01))
+    assert 0.02 <= s <= time.perf_counter() - t0
