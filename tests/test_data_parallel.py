@@ -62,11 +62,13 @@ def test_shard_batch_refuses_bad_input(args, message):
 
 
 def test_allreduce_mean_refuses_mismatched_workers():
-    with pytest.raises(ValueError, match=r"^grads must hold at least one worker's gradients, got an empty list$"):
+    with pytest.raises(ValueError,
+                       match=r"^grads must hold at least one worker's gradients, got an empty list$"):
         dp.allreduce_mean([])
     with pytest.raises(ValueError, match=r"^grads\[1\] must hold 2 arrays like grads\[0\], got 1$"):
         dp.allreduce_mean([[np.zeros(2), np.zeros(3)], [np.zeros(2)]])
-    with pytest.raises(ValueError, match=re.escape("grads[1][0] must have shape (2,) like grads[0][0], got (3,)")):
+    with pytest.raises(ValueError,
+                       match=re.escape("grads[1][0] must have shape (2,) like grads[0][0], got (3,)")):
         dp.allreduce_mean([[np.zeros(2)], [np.zeros(3)]])
 
 

@@ -4,10 +4,10 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
 
-from nnbook import plots_fast  # noqa: E402
+from nnbook import plots_fast
 
 
 def test_batch_size_tradeoff_marks_the_fastest():

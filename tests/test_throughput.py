@@ -63,7 +63,8 @@ def test_matmul_tflops_counts_2n3(mode, monkeypatch):
 
 
 def test_matmul_tflops_refuses_bad_arguments():
-    with pytest.raises(ValueError, match=r"^mode must be one of \('float32', 'tf32', 'bfloat16'\), got 'fp8'$"):
+    with pytest.raises(ValueError,
+                       match=r"^mode must be one of \('float32', 'tf32', 'bfloat16'\), got 'fp8'$"):
         tp.matmul_tflops(8, "fp8")
     with pytest.raises(ValueError, match=r"^n must be an int >= 1, got 0$"):
         tp.matmul_tflops(0)
