@@ -95,14 +95,15 @@ def float16_histogram(log2_abs, scales, tiny, smallest_normal, largest):
     ax.axvspan(bins[0], np.log2(tiny), color="C3", alpha=0.12)
     ax.axvspan(np.log2(tiny), np.log2(smallest_normal), color="C1", alpha=0.10)
     ax.axvspan(np.log2(largest), bins[-1], color="C3", alpha=0.12)
-    ax.text(np.log2(tiny) - 1, ax.get_ylim()[1] * 0.9, "flushed\nto 0", ha="right", va="top",
-            fontsize=8)
-    ax.text(np.log2(smallest_normal) - 1, ax.get_ylim()[1] * 0.9, "subnormal", ha="right", va="top",
-            fontsize=8)
-    ax.text(np.log2(largest) + 1, ax.get_ylim()[1] * 0.9, "inf", ha="left", va="top", fontsize=8)
+    top = ax.get_ylim()[1]
+    ax.text((bins[0] + np.log2(tiny)) / 2, top * 0.55, "flushed to 0", ha="center", fontsize=9,
+            color="C3")
+    ax.text((np.log2(tiny) + np.log2(smallest_normal)) / 2, top * 0.55, "subnormal",
+            ha="center", rotation=90, fontsize=9, color="C1")
+    ax.text(np.log2(largest) + 0.5, top * 0.55, "inf", ha="left", fontsize=9, color="C3")
     ax.set_xlabel(r"$\log_2 |g|$ (times the scale)")
     ax.set_ylabel("gradient entries")
-    ax.legend(loc="upper right", bbox_to_anchor=(0.9, 1.0))
+    ax.legend(loc="upper left")
     return fig
 
 
