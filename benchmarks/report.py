@@ -337,30 +337,36 @@ def profile_section(prof: dict | None) -> list[str]:
     return out
 
 
-FIXES = """## What was changed, and why
+FIXES = """## What was changed, what was not, and why
 
-- **The SGD update's velocity keeps the parameter's dtype** (`nnbook/optim.py`): the first step
-  copied the gradient with `grad + 0.0`, which under bf16 autocast made a bfloat16 velocity; it is
-  now `xp.astype(grad, theta.dtype, copy=True)` (the same values in float32 and float64).
-- **Fewer temporaries and no dispatch layers in the loss and Linear's backward**
-  (`nnbook/losses.py`, `nnbook/layers.py`): the softmax is divided in place into the exponentials'
-  array, the gradient `(P - Y) / N` is one array instead of two, and the row reductions call
-  `np.add.reduce` / `np.maximum.reduce` directly on NumPy arrays instead of `np.sum` / `np.max`,
-  whose Python dispatch costs a few microseconds a call: at batch 64 a step takes about 0.2 ms, so
-  these microseconds are the gap to the hand loop. All are the same operations on the same values:
-  float64 results are bit-for-bit unchanged (the chapters' stored outputs reproduce).
-- **Not changed, with the reason**: the element-wise layers stay out of place (`relu_forward`
-  returns `z * [z > 0]` and keeps the boolean mask): an in-place ReLU would overwrite an input
-  that a `Residual` or the caller still holds, and `torch.relu` or `np.maximum` give +0.0 where
-  `z * mask` gives -0.0 and 0 where it propagates NaN, which would change printed outputs. The
-  update `theta -= lr * v` keeps its one temporary: `add_(v, alpha=-lr)` may fuse the
-  multiply-add and round differently.
-- **What limits the large MLP**: the profiles show the GEMMs (`linear_forward`,
-  `linear_backward`) taking nearly all of a step on the NumPy path; the rest is the SGD update
-  and the ReLU's two passes, which are memory-bound and single-threaded in NumPy. The NumPy path
-  runs on NumPy's OpenBLAS and the PyTorch paths on PyTorch's MKL/oneDNN: a gap between the
-  two peaks shows in the NumPy path's fraction of the machine's peak and is not nnbook's to
-  close.
+- **The SGD update's velocity keeps the parameter's dtype** (`nnbook/optim.py`): the first
+  momentum step copied the gradient with `grad + 0.0`, which under bfloat16 autocast made a
+  bfloat16 velocity; it is now `xp.astype(grad, theta.dtype, copy=True)` (the same values in
+  float32 and float64).
+- **Cross-entropy with fewer temporaries and no dispatch layers** (`nnbook/losses.py`): the softmax
+  is divided in place into the exponentials' array, the gradient `(P - Y) / N` is one array
+  instead of two, and the reductions call `np.add.reduce` / `np.maximum.reduce` directly on NumPy
+  arrays instead of `np.sum` / `np.max`, whose Python dispatch costs a microsecond or more a call.
+  These are the same operations on the same values: float64 results are bit-for-bit unchanged, and
+  the stored outputs of chapters 1, 2 and 7 reproduce under nbval.
+- **Not changed, with the reason.** The code the chapters print with `show_source` is part of
+  their stored outputs: `linear_forward`, `linear_backward`, `relu_backward`, `Sequential.backward`
+  and `SGD.update` stay as they are. They are also where the remaining per-step work lies: the bias
+  is added in a second pass after the product (PyTorch's `addmm` fuses it into the GEMM), the update
+  makes one temporary for `lr * v` (PyTorch's `add_(v, alpha=-lr)` fuses it, and may round
+  differently, being a multiply-add), `np.sum` in the Linear backward keeps its dispatch, and the
+  ReLU stays out of place (an in-place ReLU would overwrite an input that a `Residual` or the caller
+  still holds; `np.maximum` or `torch.relu` would give +0.0 where `z * [z > 0]` gives -0.0, and 0
+  where it propagates a NaN). On PyTorch's CPU path the ReLU's `z * mask` multiplies a float tensor
+  by a boolean one, which PyTorch does in a slower, casting loop.
+- **What limits the large MLP**: the profiles show the GEMMs (`linear_forward`, `linear_backward`)
+  taking nearly all of a step on both paths; the *GEMMs only* rows show how fast those same products
+  can run on each library, the ceiling of any implementation there. The rest is memory-bound,
+  element-wise work (bias, ReLU, the update), single-threaded in NumPy.
+- **Digits**: at batch 64 a step takes a fraction of a millisecond, so the gap to the hand loop is
+  per-call overhead: nnbook's loss builds a one-hot matrix (a comparison, a conversion, a product
+  and a sum) where the hand loop indexes the true class, and every layer, loss and optimiser call
+  adds a few Python frames.
 """
 
 
