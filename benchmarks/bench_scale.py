@@ -413,7 +413,11 @@ def main():
             skipped.append([prec, axis, v])
             continue
         sizes, b = ((SIZES[0], v, v, SIZES[-1]), BATCH) if axis == "width" else (SIZES, v)
-        r = measure(sizes, b, device, prec, names, peaks[prec], sweep_reps, args.quick)
+        point_peaks = None
+        if device == "cpu":          # a shared CPU's speed drifts: its peak beside every point
+            prows, pflops, pn = peak_rows(device, args.quick)
+            point_peaks = ({k: f for k, f in prows.items() if k.endswith("float32")}, pflops, pn)
+        r = measure(sizes, b, device, prec, names, peaks[prec], sweep_reps, args.quick, peaks=point_peaks)
         sweep[axis].append(r)
         print(f"  {axis} {v:5d} {prec}: " + ", ".join(
             f"{k} {c['step_s'] * 1e3:.2f} ms" for k, c in r["contenders"].items()), flush=True)

@@ -168,7 +168,7 @@ def gemm_share_from(points, key, name, peak, share=0.5):
         c = r["contenders"].get(name)
         if c is None:
             continue
-        good = r["gflop_per_step"] / peak / c["step_s"] >= share
+        good = r["gflop_per_step"] / r.get("peak_gflops", peak) / c["step_s"] >= share
         ok = (r[key] if ok is None else ok) if good else None
     return ok
 
@@ -181,9 +181,9 @@ def sweep_section(d: dict, png: str, title: str) -> list[str]:
            f"![time and memory per training step]({png})", "",
            "Time per step (log-log) and the peak memory a step adds, as the two hidden widths grow "
            "(batch 512) and as the batch grows (width 1024). The dotted line is the GEMMs' time at "
-           "the measured matmul peak: where a path runs along it, the GEMMs dominate; where it "
-           "flattens above it, the fixed cost of a step (Python, dispatch, small element-wise "
-           f"operations) does. {load_note(d['machine'])}.", ""]
+           "the matmul peak (on the CPU timed beside each point): where a path runs along it, the "
+           "GEMMs dominate; where it flattens above it, the fixed cost of a step (Python, dispatch, "
+           f"small element-wise operations) does. {load_note(d['machine'])}.", ""]
     precs = sorted({r["precision"] for r in sw["width"] + sw["batch"]},
                    key=lambda p: p != "float32")
     for prec in precs:
@@ -248,10 +248,12 @@ def plot(d: dict, path: Path, label: str):
                 ax_t.plot(xs, [r["contenders"][name]["step_s"] * 1e3 for r in pts], ls, color=color,
                           marker=marker, label=lab)
                 mem = [r["contenders"][name].get("peak_mem_bytes") for r in pts]
-                if all(m is not None for m in mem):
-                    ax_m.plot(xs, [m / 2**20 for m in mem], ls, color=color, marker=marker, label=lab)
+                if all(m is not None for m in mem):        # 0: below what the resident size resolves
+                    ax_m.plot(xs, [m / 2**20 if m > 0 else float("nan") for m in mem], ls, color=color,
+                              marker=marker, label=lab)
             peak = d["peak_used_gflops"][prec]
-            ax_t.plot(xs, [r["gflop_per_step"] / peak * 1e3 for r in pts], ":", color="k",
+            ax_t.plot(xs, [r["gflop_per_step"] / r.get("peak_gflops", peak) * 1e3 for r in pts], ":",
+                      color="k",
                       label=f"GEMMs at the matmul peak ({prec})")
         for ax in (ax_t, ax_m):
             ax.set_xscale("log", base=2)
