@@ -370,6 +370,12 @@ FIXES = """## What was changed, what was not, and why
   taking nearly all of a step on both paths; the *GEMMs only* rows show how fast those same products
   can run on each library, the ceiling of any implementation there. The rest is memory-bound,
   element-wise work (bias, ReLU, the update), single-threaded in NumPy.
+- **Memory**: a step of nnbook takes about twice the memory of a `torch.nn` step. Autograd frees
+  each saved activation as soon as its backward has run and `torch.optim` updates in place; nnbook
+  keeps every layer's cache (its input, the ReLU's mask, the softmax) until the next forward
+  replaces it, so during a step the previous step's caches are still alive, and the update's
+  `lr * v` temporary is as large as the largest weight matrix (4 MiB for 1024 x 1024 in float32).
+  Both are the price of code that shows each cache and each update as one line.
 - **Digits**: at batch 64 a step takes a fraction of a millisecond, so the gap to the hand loop is
   per-call overhead: nnbook's loss builds a one-hot matrix (a comparison, a conversion, a product
   and a sum) where the hand loop indexes the true class, and every layer, loss and optimiser call
