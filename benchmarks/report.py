@@ -92,21 +92,24 @@ def digits_section(runs: list[tuple[str, dict]]) -> list[str]:
 # --------------------------------------------------------------------------
 
 def large_table(d: dict, peer_cpu: dict | None = None) -> list[str]:
+    gpu = d["device"].startswith("cuda")
+    unit, scale = ("TFLOP/s", 1e-3) if gpu else ("GFLOP/s", 1.0)
+    fmt = ",.1f" if gpu else ",.0f"
     out = []
     for prec, r in d["large"].items():
         peak = r.get("matmul_peak_gflops", d["matmul_peak_gflops"])
         out.append(f"Matrix-multiply peak ({prec}), timed in the same interleaved rounds as the steps "
                    f"(square product of size {peak['n']}): "
-                   + ", ".join(f"{k} {v:,.0f} GFLOP/s" for k, v in peak.items() if k != "n")
+                   + ", ".join(f"{k} {v * scale:{fmt}} {unit}" for k, v in peak.items() if k != "n")
                    + "; the machine's peak is the best of them.")
-    out += ["", "| precision | path | ms / step | GFLOP/s | % of the machine's peak "
+    out += ["", f"| precision | path | ms / step | {unit} | % of the machine's peak "
             "| % of its library's peak | × torch.nn | peak memory of a step (MiB) |",
             "|---|---|---:|---:|---:|---:|---:|---:|"]
     for prec, r in d["large"].items():
         tnn = r["contenders"].get("torch.nn", {}).get("step_s")
         for name, c in r["contenders"].items():
             own = c.get("frac_own_peak")
-            out.append(f"| {prec} | {name} | {ms(c['step_s'])} | {c['gflops']:,.0f} | "
+            out.append(f"| {prec} | {name} | {ms(c['step_s'])} | {c['gflops'] * scale:{fmt}} | "
                        f"{100 * c['frac_peak']:.0f} % | {'—' if own is None else f'{100 * own:.0f} %'} | "
                        f"{c['step_s'] / tnn:.2f} | {mib(c.get('peak_mem_bytes'))} |")
     r0 = next(iter(d["large"].values()))
