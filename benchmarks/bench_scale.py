@@ -224,7 +224,7 @@ def contenders(device):
 
 def steps_for(flops, device, peak_gflops, quick, batch):
     """Steps per timed run: about a target time, at least 3, bounded by the data's size."""
-    target = (0.04 if quick else 0.25) if device == "cpu" else (0.02 if quick else 0.03)
+    target = (0.04 if quick else 0.15) if device == "cpu" else (0.02 if quick else 0.03)
     overhead = 4e-4 if device == "cpu" else 6e-4
     est = flops / (0.6 * peak_gflops * 1e9) + overhead
     most = max(3, int(2**28 // (batch * SIZES[0] * 4)))      # at most 256 MiB of data
