@@ -45,11 +45,13 @@ def test_predict_and_accuracy_refusals(setup):
     model = setup[0]
     _raises(ValueError, "X does not fit the model: x must have shape (N, 3), got (4, 5)",
             nb.predict, model, np.ones((4, 5)))
-    _raises(TypeError, "X must have a float dtype, got int64", nb.predict, model, np.ones((4, 3), dtype=np.int64))
+    _raises(TypeError, "X must have a float dtype, got int64",
+            nb.predict, model, np.ones((4, 3), dtype=np.int64))
     _raises(TypeError, "target must be a torch array like output, got a numpy array; "
             "put both on one backend with Backend.asarray",
             nb.accuracy, torch.ones(3, 2), np.zeros(3, dtype=np.int64))
-    _raises(ValueError, "nesterov=True needs a momentum > 0", nb.SGD, model.parameters(), lr=0.1, nesterov=True)
+    _raises(ValueError, "nesterov=True needs a momentum > 0",
+            nb.SGD, model.parameters(), lr=0.1, nesterov=True)
 
 
 class _Refuses(Module):
