@@ -179,14 +179,16 @@ def split_overlap(X_train, X_val, *, atol: float = 0.0) -> float:
 
     A leak between the training and the validation set makes the validation
     error an error on training data: too good to be true. A row counts as
-    occurring when its squared Euclidean distance to some training row is at
-    most ``atol`` (0: an exact copy).
+    occurring when its Euclidean distance to some training row is at most
+    ``atol`` (0: an exact copy; a small positive ``atol`` also finds
+    near-duplicates, such as copies that went through a lossy save).
 
     Parameters
     ----------
     X_train : (N, D) float array
     X_val : (M, D) float array of the same library
     atol : float >= 0
+        The largest Euclidean distance at which two rows count as the same.
 
     Returns
     -------
@@ -207,7 +209,7 @@ def split_overlap(X_train, X_val, *, atol: float = 0.0) -> float:
         same = xp.all(X_val[:, None, :] == X_train[None, :, :], axis=2)
         return float(xp.mean(xp.astype(xp.any(same, axis=1), X_val.dtype)))
     d2 = _sq_distances(X_val, X_train)
-    return float(xp.mean(xp.astype(xp.min(d2, axis=1) <= atol, X_val.dtype)))
+    return float(xp.mean(xp.astype(xp.min(d2, axis=1) <= atol ** 2, X_val.dtype)))
 
 
 @dataclass

@@ -125,6 +125,15 @@ def random_features_sweep(X_train, y_train, X_test, y_test, ps, *, rng, repeats:
     """
     xp = check_array(X_train, "X_train", ndim=2)
     check_array(X_test, "X_test", ndim=2)
+    check_same_backend(X_test, "X_test", X_train, "X_train")
+    if X_test.shape[1] != X_train.shape[1]:
+        raise ValueError(f"X_test must have {X_train.shape[1]} columns like X_train, "
+                         f"got shape {tuple(X_test.shape)}")
+    for name, t, X in (("y_train", y_train, X_train), ("y_test", y_test, X_test)):
+        check_array(t, name, ndim=1)
+        if t.shape[0] != X.shape[0]:
+            raise ValueError(f"{name} must have shape ({X.shape[0]},) to match its inputs, "
+                             f"got {tuple(t.shape)}")
     check_rng(rng)
     repeats = check_int(repeats, "repeats", minimum=1)
     ps = [check_int(p, f"ps[{i}]", minimum=1) for i, p in enumerate(ps)]

@@ -1,10 +1,14 @@
 r"""The learning-rate range test: one short run with a growing rate, read off a curve.
 
-Smith (2017) proposed to find a usable learning rate before training: run a few
-hundred minibatch steps while the rate grows from far too small to far too large,
-and record the loss. Read from left to right, the curve is flat (the rate is too
+Smith (2017) proposed to find usable learning rates before training: train for a
+few epochs while the rate grows linearly from small to large, plot the accuracy
+against the rate, and read off where it starts to rise and where it stops rising
+(the two bounds of a cyclical schedule). The variant here, that of the fastai
+library's learning-rate finder (Howard and Gugger, 2020), is shorter and reads the
+training loss: a hundred or so minibatch steps while the rate grows from far too
+small to far too large. Read from left to right, the curve is flat (the rate is too
 small to move anything), then falls (the rate is useful), then turns up and
-explodes (the rate is too large: the steps overshoot). Here the rate grows
+explodes (the rate is too large: the steps overshoot). The rate grows
 geometrically, so that every decade gets the same number of steps,
 
 .. math::
@@ -103,6 +107,8 @@ def lr_range_test(model: Module, loss_fn, X, y, *, rng, lr_min: float = 1e-5,
     References
     ----------
     L. N. Smith, "Cyclical learning rates for training neural networks", WACV 2017.
+    J. Howard and S. Gugger, "Fastai: a layered API for deep learning",
+    Information 11(2), 108, 2020.
     """
     if not isinstance(model, Module):
         raise TypeError(f"model must be an nnbook Module, got {type(model).__name__}")

@@ -72,6 +72,12 @@ def test_sweep_shows_the_peak_at_the_interpolation_threshold(backend):
     (lambda: random_features_sweep(np.zeros((3, 2)), np.zeros(3), np.zeros((2, 2)), np.zeros(2),
                                    [0], rng=np.random.default_rng(0)),
      "ps[0] must be a positive int, got 0"),
+    (lambda: random_features_sweep(np.zeros((3, 2)), np.zeros(3), np.zeros((2, 4)), np.zeros(2),
+                                   [1], rng=np.random.default_rng(0)),
+     "X_test must have 2 columns like X_train, got shape (2, 4)"),
+    (lambda: random_features_sweep(np.zeros((3, 2)), np.zeros(3), np.zeros((2, 2)), np.zeros(5),
+                                   [1], rng=np.random.default_rng(0)),
+     "y_test must have shape (2,) to match its inputs, got (5,)"),
 ])
 def test_bad_inputs_are_refused(call, message):
     with pytest.raises(ValueError, match="^" + re.escape(message) + "$"):

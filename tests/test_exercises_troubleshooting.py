@@ -185,6 +185,9 @@ def test_train_step_placeholder(capsys):
 @pytest.mark.parametrize("kwargs, hint", [
     ({"axis": 0}, "the softmax still normalises over the examples (axis 0); each row's class "
                   "probabilities must sum to 1 (axis 1)."),
+    ({"max_axis": 0}, "the softmax sums over axis 1 now, but the max is still subtracted "
+                      "over axis 0: a different constant for each column changes every row's "
+                      "softmax. Subtract each row's own max."),
     ({"sign": -1.0}, "the step climbs the loss: subtract the gradient."),
     ({"scale": 1.0}, "the gradient is summed over the batch, not averaged: divide by N."),
 ])
@@ -208,3 +211,19 @@ def test_train_step_with_a_transposed_gradient(capsys):
                        "classes): value 0 of (W_new, b_new) has shape (5, 4), expected (4, 5).\n"
                        "  The shape is transposed: check the order of a matrix product or a "
                        "missing .T.")
+
+
+def test_train_step_half_fixed_is_diagnosed(capsys):
+    """The student fixed the softmax's sum but left the max over the examples."""
+    def half_fixed(W, b, X, y, lr):
+        Z = X @ W.T + b
+        Z = Z - Z.max(axis=0, keepdims=True)
+        P = np.exp(Z) / np.exp(Z).sum(axis=1, keepdims=True)
+        G = (P - np.eye(W.shape[0])[y]) / len(y)
+        return W - lr * G.T @ X, b - lr * G.sum(axis=0)
+
+    result, message = _verdict(ex.check_train_step, half_fixed, capsys)
+    assert not result
+    assert message.endswith("\n  It looks as if the softmax sums over axis 1 now, but the max "
+                            "is still subtracted over axis 0: a different constant for each "
+                            "column changes every row's softmax. Subtract each row's own max.")

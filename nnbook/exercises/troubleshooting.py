@@ -174,15 +174,15 @@ def check_overlap_fraction(fn):
 
 # ---------------------------------------------------------------- find the bug: a training step
 
-def _softmax(Z, axis):
-    Z = Z - Z.max(axis=axis, keepdims=True)
+def _softmax(Z, axis, max_axis=None):
+    Z = Z - Z.max(axis=axis if max_axis is None else max_axis, keepdims=True)
     E = np.exp(Z)
     return E / E.sum(axis=axis, keepdims=True)
 
 
-def _step(W, b, X, y, lr, *, axis=1, sign=1.0, scale=None):
+def _step(W, b, X, y, lr, *, axis=1, sign=1.0, scale=None, max_axis=None):
     N, C = X.shape[0], W.shape[0]
-    P = _softmax(X @ W.T + b, axis)
+    P = _softmax(X @ W.T + b, axis, max_axis)
     G = (P - np.eye(C)[y]) / (N if scale is None else scale)
     return W - sign * lr * (G.T @ X), b - sign * lr * G.sum(axis=0)
 
@@ -201,6 +201,9 @@ def _step_diagnosis(got, W, b, X, y, lr):
     for kwargs, hint in [
         ({"axis": 0}, "the softmax still normalises over the examples (axis 0); each row's "
                       "class probabilities must sum to 1 (axis 1)."),
+        ({"max_axis": 0}, "the softmax sums over axis 1 now, but the max is still "
+                          "subtracted over axis 0: a different constant for each column "
+                          "changes every row's softmax. Subtract each row's own max."),
         ({"sign": -1.0}, "the step climbs the loss: subtract the gradient."),
         ({"scale": 1.0}, "the gradient is summed over the batch, not averaged: divide by N."),
     ]:
