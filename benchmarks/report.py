@@ -268,7 +268,7 @@ def plot(d: dict, path: Path, label: str):
                               marker=marker, label=lab)
             peak = d["peak_used_gflops"][prec]
             ax_t.plot(xs, [r["gflop_per_step"] / r.get("peak_gflops", peak) * 1e3 for r in pts], ":",
-                      color="k",
+                      color="k" if prec == "float32" else "0.55",
                       label=f"GEMMs at the matmul peak ({prec})")
         for ax in (ax_t, ax_m):
             ax.set_xscale("log", base=2)
