@@ -123,6 +123,9 @@ def _visit(site, page, dark=False):
 
     base, chromium = site
     context = chromium.new_context(color_scheme="dark" if dark else "light")
+    # Playwright's 30 s default is too short when the other test worker loads both cores:
+    # a page that loads cleanly can then take longer to go quiet.
+    context.set_default_timeout(120_000)
     tab, report = open_page(context, f"{base}/{page}.html", dark=dark)
     return context, tab, report
 
