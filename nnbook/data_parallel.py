@@ -385,8 +385,10 @@ def worker(rank: int, world_size: int, port: int, cfgs, X, y, outdir: str):
     try:
         for i, cfg in enumerate(cfgs):
             allreduce = dist.all_reduce if cfg.mode == "nnbook" else None
+            start = time.perf_counter()
             params, losses = _train(cfg, X, y, rank, world_size, allreduce)
             np.savez(os.path.join(outdir, f"rank{rank}_{i}.npz"), losses=losses,
+                     train_seconds=time.perf_counter() - start,
                      **{f"p{j}": p for j, p in enumerate(params)})
         dist.barrier()
     finally:
@@ -418,7 +420,9 @@ def train_distributed(cfg, X, y, world_size: int = 2, timeout: float = 60.0):
     dict, or a list of dicts for a sequence of configurations
         ``params``: for each rank, the list of its final parameters (NumPy);
         ``losses``: (steps,) global-batch losses (rank 0's copy);
-        ``seconds``: wall time of the whole spawn, all configurations included.
+        ``seconds``: wall time of the whole spawn, all configurations included;
+        ``train_seconds``: wall time of this configuration's training loop (the
+        slowest process), without starting the processes and the group.
 
     Raises
     ------
@@ -464,12 +468,14 @@ def train_distributed(cfg, X, y, world_size: int = 2, timeout: float = 60.0):
         seconds = time.perf_counter() - start
         out = []
         for i, c in enumerate(cfgs):
-            params, losses = [], None
+            params, losses, train_s = [], None, 0.0
             for r in range(world_size):
                 with np.load(os.path.join(outdir, f"rank{r}_{i}.npz")) as z:
                     n_p = len([k for k in z.files if k.startswith("p")])
                     params.append([z[f"p{j}"] for j in range(n_p)])
+                    train_s = max(train_s, float(z["train_seconds"]))
                     if r == 0:
                         losses = z["losses"]
-            out.append({"params": params, "losses": losses, "seconds": seconds, "config": asdict(c)})
+            out.append({"params": params, "losses": losses, "seconds": seconds,
+                        "train_seconds": train_s, "config": asdict(c)})
     return out[0] if single else out
