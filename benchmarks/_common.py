@@ -11,6 +11,7 @@ import datetime
 import json
 import os
 import platform
+import re
 import statistics
 import subprocess
 import sys
@@ -55,6 +56,22 @@ def machine(device: str = "cpu") -> dict:
         info["commit"] = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
                                         capture_output=True, text=True, timeout=10).stdout.strip()
     try:
+        import torch
+
+        info["torch"] = torch.__version__
+        info["torch_threads"] = torch.get_num_threads()
+        config = torch.__config__.show()
+        blas = re.search(r"BLAS_INFO=(\w+)", config)
+        info["torch_blas"] = (blas.group(1) if blas else "?") + (
+            ", oneDNN" if torch.backends.mkldnn.is_available() else "")
+        if device.startswith("cuda") and torch.cuda.is_available():
+            p = torch.cuda.get_device_properties(0)
+            info["gpu"] = torch.cuda.get_device_name(0)
+            info["gpu_memory_gib"] = round(p.total_memory / 2**30, 1)
+            info["cuda"] = torch.version.cuda
+    except ImportError:
+        pass
+    try:
         import threadpoolctl
 
         info["threadpools"] = [
@@ -65,18 +82,6 @@ def machine(device: str = "cpu") -> dict:
             p["filepath"] = Path(p["filepath"] or "").name
     except ImportError:
         info["threadpools"] = []
-    try:
-        import torch
-
-        info["torch"] = torch.__version__
-        info["torch_threads"] = torch.get_num_threads()
-        if device.startswith("cuda") and torch.cuda.is_available():
-            p = torch.cuda.get_device_properties(0)
-            info["gpu"] = torch.cuda.get_device_name(0)
-            info["gpu_memory_gib"] = round(p.total_memory / 2**30, 1)
-            info["cuda"] = torch.version.cuda
-    except ImportError:
-        pass
     return info
 
 

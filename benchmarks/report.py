@@ -44,7 +44,8 @@ def machine_lines(m: dict) -> list[str]:
     out = [f"- CPU: {m['cpu']}, {m['cores']} cores",
            f"- BLAS and threading (threadpoolctl): {pools or 'threadpoolctl not installed'}",
            f"- NumPy {m['numpy']}, torch {m.get('torch', 'not installed')} "
-           f"({m.get('torch_threads', '?')} threads), Python {m['python']}"]
+           f"({m.get('torch_threads', '?')} threads, its own BLAS: {m.get('torch_blas', '?')}), "
+           f"Python {m['python']}"]
     if m.get("gpu"):
         out.append(f"- GPU: {m['gpu']} ({m['gpu_memory_gib']} GiB), CUDA {m.get('cuda')}")
     return out
