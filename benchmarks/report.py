@@ -69,7 +69,7 @@ def digits_section(runs: list[tuple[str, dict]]) -> list[str]:
            "same run. Target: nnbook NumPy ≤ 1.15× the hand loop in both dtypes.", ""]
     verdicts = []
     for label, d in runs:
-        out += [f"**{label}** — {d['repeats']} rounds, {load_note(d['machine'])}.", "",
+        out += [f"**{label[0].upper() + label[1:]}** — {d['repeats']} rounds, {load_note(d['machine'])}.", "",
                 "| dtype | contender | median (ms) | × hand loop | × torch.nn | test accuracy "
                 "| largest gap of the loss curve to the hand loop |",
                 "|---|---|---:|---:|---:|---:|---:|"]
@@ -411,8 +411,8 @@ def main():
     ap.add_argument("--out", type=Path, default=HERE / "RESULTS.md")
     args = ap.parse_args()
     digits = [(label, d) for label, d in (
-        ("Libraries' default threads", load(args.raw / "bench_digits.json")),
-        ("One thread for every contender", load(args.raw / "bench_digits_1thread.json"))) if d]
+        ("one thread for every contender", load(args.raw / "bench_digits_1thread.json")),
+        ("the libraries' default threads", load(args.raw / "bench_digits.json"))) if d]
     cpu = load(args.raw / "bench_cpu.json")
     gpu = load(args.gpu)
     book, suite = load(args.raw / "bench_book.json"), load(args.raw / "bench_suite.json")
