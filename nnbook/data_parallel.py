@@ -45,7 +45,7 @@ import numpy as np
 
 from .backend import check_int, to_numpy
 
-__all__ = ["DPConfig", "allreduce_mean", "free_port", "local_gradients", "ring_allreduce",
+__all__ = ["DPConfig", "allreduce_mean", "free_port", "local_gradients", "main", "ring_allreduce",
            "shard_batch", "train_distributed", "train_single", "worker"]
 
 
@@ -248,12 +248,12 @@ def _batches(cfg: DPConfig, n: int):
     return out
 
 
-def _nnbook_model(cfg: DPConfig):
+def _nnbook_model(cfg: DPConfig, device="cpu"):
     from .backend import Backend
     from .layers import mlp
 
     model = mlp(list(cfg.sizes), "relu", rng=np.random.default_rng(cfg.seed))
-    return model.to(Backend("torch", "cpu", cfg.dtype))
+    return model.to(Backend("torch", str(device), cfg.dtype))
 
 
 def _torch_model(cfg: DPConfig):
@@ -278,30 +278,32 @@ def _torch_model(cfg: DPConfig):
 
 def _params_numpy(model):
     if hasattr(model, "state_dict"):
-        return [p.detach().numpy().copy() for p in model.parameters()]
+        return [p.detach().cpu().numpy().copy() for p in model.parameters()]
     return [to_numpy(p.data).copy() for p in model.parameters()]
 
 
-def _train(cfg: DPConfig, X, y, rank: int = 0, world_size: int = 1, allreduce=None):
+def _train(cfg: DPConfig, X, y, rank: int = 0, world_size: int = 1, allreduce=None,
+           device="cpu"):
     """The loop shared by every process: its shard of each global batch, then a step."""
     import torch
 
-    Xt = torch.from_numpy(np.ascontiguousarray(X)).to(getattr(torch, cfg.dtype))
-    yt = torch.from_numpy(np.asarray(y, dtype=np.int64))
+    Xt = torch.from_numpy(np.ascontiguousarray(X)).to(device=device, dtype=getattr(torch, cfg.dtype))
+    yt = torch.from_numpy(np.asarray(y, dtype=np.int64)).to(device)
     m = cfg.batch_size // world_size
     losses = []
     if cfg.mode == "ddp":
-        net = _torch_model(cfg)
+        net = _torch_model(cfg).to(device)
         model = net
         if world_size > 1:
             from torch.nn.parallel import DistributedDataParallel
 
-            model = DistributedDataParallel(net)
+            on_gpu = str(device).startswith("cuda")
+            model = DistributedDataParallel(net, device_ids=[device] if on_gpu else None)
         params = list(net.parameters())
         velocity = [torch.zeros_like(p) for p in params]
         loss_fn = torch.nn.CrossEntropyLoss()
         for idx in _batches(cfg, X.shape[0]):
-            mine = torch.from_numpy(idx[rank * m:(rank + 1) * m])
+            mine = torch.from_numpy(idx[rank * m:(rank + 1) * m]).to(device)
             for p in params:
                 p.grad = None
             loss = loss_fn(model(Xt[mine]), yt[mine])
@@ -316,11 +318,11 @@ def _train(cfg: DPConfig, X, y, rank: int = 0, world_size: int = 1, allreduce=No
         from .losses import CrossEntropyLoss
         from .optim import SGD
 
-        model = _nnbook_model(cfg)
+        model = _nnbook_model(cfg, device)
         opt = SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum)
         loss_fn = CrossEntropyLoss()
         for idx in _batches(cfg, X.shape[0]):
-            mine = torch.from_numpy(idx[rank * m:(rank + 1) * m])
+            mine = torch.from_numpy(idx[rank * m:(rank + 1) * m]).to(device)
             loss = loss_fn.forward(model.forward(Xt[mine]), yt[mine])
             model.backward(loss_fn.backward(), input_grad=False)
             if allreduce is not None:
@@ -330,13 +332,14 @@ def _train(cfg: DPConfig, X, y, rank: int = 0, world_size: int = 1, allreduce=No
             opt.step()
             losses.append(loss.detach().clone())
         result_model = model
-    loss_curve = torch.stack(losses) if losses else torch.zeros(0, dtype=getattr(torch, cfg.dtype))
+    loss_curve = (torch.stack(losses) if losses
+                  else torch.zeros(0, dtype=getattr(torch, cfg.dtype), device=device))
     if allreduce is not None or (cfg.mode == "ddp" and world_size > 1):
         import torch.distributed as dist
 
         dist.all_reduce(loss_curve)            # the global batch's loss: mean of the shards'
         loss_curve /= world_size
-    return _params_numpy(result_model), loss_curve.numpy()
+    return _params_numpy(result_model), loss_curve.cpu().numpy()
 
 
 def train_single(cfg: DPConfig, X, y):
@@ -479,3 +482,57 @@ def train_distributed(cfg, X, y, world_size: int = 2, timeout: float = 60.0):
             out.append({"params": params, "losses": losses, "seconds": seconds,
                         "train_seconds": train_s, "config": asdict(c)})
     return out[0] if single else out
+
+
+# --------------------------------------------------------------------------- torchrun
+
+def main(argv=None):
+    """Entry point for ``torchrun``: one process per GPU (NCCL) or per CPU slot (gloo).
+
+    ::
+
+        torchrun --standalone --nproc_per_node=2 -m nnbook.data_parallel --steps 40
+        torchrun --nnodes=2 --nproc_per_node=8 --node_rank=0 \\
+                 --master_addr=10.0.0.1 --master_port=29500 -m nnbook.data_parallel
+
+    ``torchrun`` sets ``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK``, ``MASTER_ADDR`` and
+    ``MASTER_PORT``; each process joins the group from them (NCCL where CUDA is
+    available, gloo otherwise), takes the GPU ``LOCAL_RANK``, trains the digits
+    MLP on its shards and rank 0 prints the final loss and a checksum of the
+    weights, which equal those of :func:`train_single` on the combined batch.
+    """
+    import argparse
+    import datetime
+
+    import torch
+    import torch.distributed as dist
+
+    from .data import digits
+
+    parser = argparse.ArgumentParser(description="Data-parallel SGD on the digits (use torchrun).")
+    parser.add_argument("--steps", type=int, default=40)
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--mode", choices=("ddp", "nnbook"), default="ddp")
+    args = parser.parse_args(argv)
+    local_rank = int(os.environ.get("LOCAL_RANK", 0))
+    cuda = torch.cuda.is_available()
+    device = f"cuda:{local_rank}" if cuda else "cpu"
+    if cuda:
+        torch.cuda.set_device(local_rank)
+    dist.init_process_group("nccl" if cuda else "gloo", timeout=datetime.timedelta(seconds=60))
+    try:
+        cfg = DPConfig(batch_size=args.batch_size, steps=args.steps, mode=args.mode)
+        split = digits(rng=np.random.default_rng(0))
+        allreduce = dist.all_reduce if cfg.mode == "nnbook" else None
+        params, losses = _train(cfg, split.X_train, split.y_train, dist.get_rank(),
+                                dist.get_world_size(), allreduce, device)
+        if dist.get_rank() == 0:
+            checksum = sum(float(np.abs(p).sum()) for p in params)
+            print(f"world size {dist.get_world_size()} on {device.split(':')[0]}: loss "
+                  f"{losses[0]:.6f} -> {losses[-1]:.6f}, sum |w| = {checksum:.12f}", flush=True)
+    finally:
+        dist.destroy_process_group()
+
+
+if __name__ == "__main__":
+    main()

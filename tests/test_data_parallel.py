@@ -163,3 +163,19 @@ def test_free_port_is_bindable():
     port = dp.free_port()
     with socket.socket() as s:
         s.bind(("127.0.0.1", port))
+
+
+def test_torchrun_entry_point_equals_one_process():
+    """`torchrun --standalone --nproc_per_node=2 -m nnbook.data_parallel`: the launcher's way."""
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone",
+                          "--nproc_per_node=2", "-m", "nnbook.data_parallel", "--steps", "6",
+                          "--mode", "nnbook"],
+                         capture_output=True, text=True, timeout=120, check=True).stdout
+    split = nb.data.digits(rng=np.random.default_rng(0))
+    ref = dp.train_single(dp.DPConfig(steps=6, mode="nnbook"), split.X_train, split.y_train)
+    checksum = sum(float(np.abs(p).sum()) for p in ref["params"])
+    assert (f"world size 2 on cpu: loss {ref['losses'][0]:.6f} -> {ref['losses'][-1]:.6f}, "
+            f"sum |w| = {checksum:.12f}") in out
