@@ -4,7 +4,7 @@ Profiles (by internal time) the digits training (nnbook NumPy, float64 and
 float32) and a few steps of the large MLP on nnbook's NumPy and PyTorch paths;
 writes ``DIR/profile.json`` (default benchmarks/raw) with the top lines of each.
 
-Usage: python benchmarks/bench_profile.py [--out DIR] [--lines 12]
+Usage: python benchmarks/bench_profile.py [--out DIR] [--lines 12] [--threads 1]
 """
 
 from __future__ import annotations
@@ -46,7 +46,19 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=_common.ROOT / "benchmarks" / "raw")
     ap.add_argument("--lines", type=int, default=12)
+    ap.add_argument("--threads", type=int, default=1,
+                    help="BLAS/OpenMP/torch threads (default 1: a busy machine's waits stay out)")
     args = ap.parse_args()
+    if args.threads:
+        import threadpoolctl
+
+        threadpoolctl.threadpool_limits(args.threads)
+        try:
+            import torch
+
+            torch.set_num_threads(args.threads)
+        except ImportError:
+            pass
     t0 = time.perf_counter()
     info = _common.machine()
     rng = np.random.default_rng(0)
@@ -59,7 +71,7 @@ def main():
             lambda bk=bk: bench_mlp.nnbook_run(d.X_train, d.y_train, model, 1, bk), args.lines)
     names = ["nnbook numpy"]
     try:
-        import torch  # noqa: F401
+        import torch
 
         names.append("nnbook torch")
     except ImportError:
@@ -70,7 +82,8 @@ def main():
     for k, v in profiles.items():
         print(f"== {k}: {v['wall_s_profiled']} s under the profiler\n{v['top']}\n", flush=True)
     _common.finish(info, t0)
-    _common.write_json(args.out / "profile.json", {"machine": info, "profiles": profiles})
+    _common.write_json(args.out / "profile.json", {"machine": info, "threads": args.threads,
+                                                   "profiles": profiles})
 
 
 if __name__ == "__main__":

@@ -365,7 +365,9 @@ def profile_section(prof: dict | None) -> list[str]:
     out = ["## Profiles", ""]
     if not prof:
         return [*out, "No profile recorded (`python benchmarks/bench_profile.py`).", ""]
-    out += [f"cProfile, sorted by internal time ({load_note(prof['machine'])}):", ""]
+    threads = prof.get("threads")
+    how = f", {threads} thread{'s' if threads > 1 else ''} per library" if threads else ""
+    out += [f"cProfile, sorted by internal time{how} ({load_note(prof['machine'])}):", ""]
     for name, p in prof["profiles"].items():
         out += [f"**{name}** ({p['wall_s_profiled']} s under the profiler)", "", "```", p["top"], "```", ""]
     return out
