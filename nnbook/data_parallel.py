@@ -399,7 +399,7 @@ def worker(rank: int, world_size: int, port: int, cfgs, X, y, outdir: str):
         log.close()
 
 
-def train_distributed(cfg, X, y, world_size: int = 2, timeout: float = 60.0):
+def train_distributed(cfg, X, y, world_size: int = 2, timeout: float = 120.0):
     """Train with ``world_size`` processes on this machine (gloo over 127.0.0.1).
 
     Spawns the processes with :func:`torch.multiprocessing.spawn`, waits for them
