@@ -123,6 +123,14 @@ def large_table(d: dict, peer_cpu: list | None = None) -> list[str]:
             out.append(f"| {prec} | {name} | {ms(c['step_s'])} | {c['gflops'] * scale:{fmt}} | "
                        f"{pct(c['frac_peak'])} % | {'—' if own is None else f'{pct(own)} %'} | "
                        f"{c['step_s'] / tnn:.2f} | {mib(c.get('peak_mem_bytes'))} |")
+    over = [f"{name} ({prec})" for prec, r in d["large"].items() for name, c in r["contenders"].items()
+            if (c.get("frac_own_peak") or 0) > 1.0]
+    if over:
+        out += ["", "**Caution**: " + ", ".join(over) + " ran faster than its own library's square "
+                "product timed in the same rounds: either the machine's speed changed during the run "
+                "(other work came and went), or that product is not the library's fastest GEMM path "
+                "here (PyTorch can reach a GEMM through MKL or oneDNN). Read this table's percentages "
+                "with that caution; the one-thread table has no such case."]
     r0 = next(iter(d["large"].values()))
     out += ["", f"One step does {r0['gflop_per_step']:.2f} GFLOP of GEMMs (forward, weight gradients, "
             "and input gradients of every layer but the first); memory is what a step adds above the "
