@@ -130,7 +130,7 @@ def large_table(d: dict, peer_cpu: list | None = None) -> list[str]:
                 "product timed in the same rounds: either the machine's speed changed during the run "
                 "(other work came and went), or that product is not the library's fastest GEMM path "
                 "here (PyTorch can reach a GEMM through MKL or oneDNN). Read this table's percentages "
-                "with that caution; the one-thread table has no such case."]
+                "with that caution."]
     r0 = next(iter(d["large"].values()))
     out += ["", f"One step does {r0['gflop_per_step']:.2f} GFLOP of GEMMs (forward, weight gradients, "
             "and input gradients of every layer but the first); memory is what a step adds above the "
