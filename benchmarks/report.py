@@ -213,7 +213,7 @@ def sweep_section(d: dict, png: str, title: str) -> list[str]:
            "(batch 512) and as the batch grows (width 1024). The dotted line is the GEMMs' time at "
            "the matmul peak (on the CPU timed beside each point): where a path runs along it, the "
            "GEMMs dominate; where it flattens above it, the fixed cost of a step (Python, dispatch, "
-           f"small element-wise operations) does. {load_note(d['machine'])}.", ""]
+           f"small element-wise operations) does. It was {load_note(d['machine'])}.", ""]
     precs = sorted({r["precision"] for r in sw["width"] + sw["batch"]},
                    key=lambda p: p != "float32")
     for prec in precs:
@@ -241,11 +241,11 @@ def sweep_section(d: dict, png: str, title: str) -> list[str]:
             if "nnbook torch" in names and "torch.nn" in names:
                 x = crossover(pts, key, "nnbook torch", "torch.nn", 1.10)
                 lines.append("nnbook torch at most 1.10× torch.nn's time " +
-                             (f"from {key} {x} on" if x is not None else "at no point of the sweep"))
+                             (f"from {key} {x} on" if x is not None else f"not at the largest {key}"))
             if "nnbook numpy" in names and "torch.nn" in names:
                 x = crossover(pts, key, "nnbook numpy", "torch.nn", 1.10)
                 lines.append("nnbook numpy at most 1.10× torch.nn's time " +
-                             (f"from {key} {x} on" if x is not None else "at no point of the sweep"))
+                             (f"from {key} {x} on" if x is not None else f"not at the largest {key}"))
             out += [f"Growing the {key} ({prec}): " + "; ".join(lines) + ".", ""]
     if d.get("skipped"):
         out += [f"Skipped for lack of time: {d['skipped']}.", ""]
@@ -306,7 +306,7 @@ def book_section(book: dict | None, suite: dict | None) -> list[str]:
     out = ["## 4. The book itself", ""]
     if book:
         out += ["Each chapter executed from a fresh kernel (nbclient in a child process, one at a time); "
-                f"CPU time is user + sys of the process and its kernel. {load_note(book['machine'])}. "
+                f"CPU time is user + sys of the process and its kernel. It was {load_note(book['machine'])}. "
                 "Targets: < 30 s and < 2 GiB per chapter (the 30 s judged on CPU time on a loaded machine).",
                 "", "| chapter | wall (s) | CPU (s) | peak memory (MiB) | verdict |",
                 "|---|---:|---:|---:|---|"]
