@@ -6,8 +6,12 @@ grows from :math:`B_0` to :math:`B = kB_0`, multiply the learning rate by
 :math:`k` small steps would, as long as the gradient changes little over those
 :math:`k` steps, so accuracy per *epoch* stays about the same while each epoch
 takes :math:`k` times fewer steps. The rule fails early in training (the
-gradient changes fast; hence a warm-up) and above a *critical batch size*
-(McCandlish et al., 2018), where the scaled rate exceeds the largest stable one.
+gradient changes fast; hence a warm-up), and the scaled rate must stay below the
+largest stable one (hence a cap). A separate limit is the *critical batch size*
+(McCandlish et al., 2018), set by the gradient noise, about
+:math:`\operatorname{tr}\Sigma/|G|^2`: below it, doubling the batch halves the
+steps needed at about the same number of epochs; above it, the steps fall less
+and less and the epochs needed grow. A bigger batch never buys fewer epochs.
 
 :func:`scaled_lr` applies the rule (with an optional cap);
 :func:`accuracy_curve` trains an nnbook model epoch by epoch and records the
@@ -33,8 +37,8 @@ def scaled_lr(base_lr: float, base_batch: int, batch: int, max_factor: float | N
     base_batch, batch : int >= 1
         :math:`B_0` and :math:`B`.
     max_factor : float >= 1, optional
-        :math:`k_\max`: no more than this multiple of :math:`\eta_0` (the largest
-        stable rate); ``None`` for no cap.
+        :math:`k_\max`: no more than this multiple of :math:`\eta_0` (at most
+        the largest stable rate); ``None`` for no cap.
     """
     base_lr = check_real(base_lr, "base_lr", 0, low_open=True)
     base_batch = check_int(base_batch, "base_batch", minimum=1)

@@ -109,7 +109,7 @@ def time_call(fn, *, device="cpu", repeats: int = 5, warmup: int = 1, number: in
 
 
 def matmul_tflops(n: int, mode: str = "float32", *, device="cpu", repeats: int = 5,
-                  number: int = 1, seed: int = 0) -> float:
+                  number: int = 1, seed: int = 0, clock: str = "wall") -> float:
     r"""Throughput of one :math:`n\times n` by :math:`n\times n` product, in TFLOP/s.
 
     It counts :math:`2n^3` operations (a multiply and an add per term) and
@@ -127,6 +127,9 @@ def matmul_tflops(n: int, mode: str = "float32", *, device="cpu", repeats: int =
         As in :func:`time_call`.
     seed : int
         Seeds the random matrices (a ``torch.Generator`` on the CPU).
+    clock : {"wall", "cpu"}
+        As in :func:`time_call`: ``"cpu"`` (the process's CPU seconds) on a
+        shared CPU, ``"wall"`` on a GPU.
     """
     import torch
 
@@ -140,7 +143,8 @@ def matmul_tflops(n: int, mode: str = "float32", *, device="cpu", repeats: int =
     before = torch.backends.cuda.matmul.allow_tf32
     torch.backends.cuda.matmul.allow_tf32 = mode == "tf32"
     try:
-        times = time_call(lambda: a @ b, device=device, repeats=repeats, warmup=1, number=number)
+        times = time_call(lambda: a @ b, device=device, repeats=repeats, warmup=1,
+                          number=number, clock=clock)
     finally:
         torch.backends.cuda.matmul.allow_tf32 = before
     return 2.0 * n**3 / float(np.median(times)) / 1e12

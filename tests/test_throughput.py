@@ -62,12 +62,27 @@ def test_matmul_tflops_counts_2n3(mode, monkeypatch):
     assert torch.backends.cuda.matmul.allow_tf32 is False     # restored afterwards
 
 
+@pytest.mark.parametrize("clock", ["wall", "cpu"])
+def test_matmul_tflops_passes_the_clock(clock, monkeypatch):
+    seen = {}
+
+    def fake(fn, **kw):
+        seen.update(kw)
+        return np.full(kw["repeats"], 1e-3)
+
+    monkeypatch.setattr(tp, "time_call", fake)
+    tp.matmul_tflops(10, repeats=2, clock=clock)
+    assert seen["clock"] == clock
+
+
 def test_matmul_tflops_refuses_bad_arguments():
     with pytest.raises(ValueError,
                        match=r"^mode must be one of \('float32', 'tf32', 'bfloat16'\), got 'fp8'$"):
         tp.matmul_tflops(8, "fp8")
     with pytest.raises(ValueError, match=r"^n must be an int >= 1, got 0$"):
         tp.matmul_tflops(0)
+    with pytest.raises(ValueError, match=r"^clock must be 'wall' or 'cpu', got 'gpu'$"):
+        tp.matmul_tflops(8, repeats=1, clock="gpu")
 
 
 def test_train_throughput_trains_and_counts_samples(monkeypatch):
