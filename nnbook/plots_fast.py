@@ -31,7 +31,7 @@ def batch_size_tradeoff(batch_sizes, samples_per_s, epochs, seconds, target):
 
 
 def linear_scaling(curves, spikes, target):
-    """(a) validation accuracy per epoch of several runs; (b) per-step losses of two full-batch runs."""
+    """(a) validation accuracy per epoch of several runs; (b) per-step losses of full-batch runs."""
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.5))
     for i, (label, acc) in enumerate(curves.items()):
         axes[0].plot(np.arange(1, len(acc) + 1), acc, "o-", ms=3, color=f"C{i}", label=label)
@@ -84,7 +84,12 @@ def matmul_bars(panels):
 
 
 def float16_histogram(log2_abs, scales, tiny, smallest_normal, largest):
-    """Histogram of log2 |g| of gradients, shifted by each loss scale, with float16's limits."""
+    """Histogram of log2 |g| of gradients, shifted by each loss scale, with float16's limits.
+
+    ``tiny`` is where values start to round to 0 (for float16 half the smallest
+    subnormal, :math:`2^{-25}`), ``smallest_normal`` and ``largest`` the other two
+    boundaries shaded.
+    """
     fig, ax = plt.subplots(figsize=(8, 3.4))
     lo = min(float(np.min(log2_abs)), np.log2(tiny)) - 2
     hi = max(float(np.max(log2_abs)) + np.log2(max(scales)), np.log2(largest)) + 2
