@@ -133,6 +133,24 @@ def test_two_gloo_processes_equal_one_process_on_the_combined_batch():
         assert 0 < run["train_seconds"] < run["seconds"] < 90
 
 
+def test_without_the_allreduce_the_ranks_diverge_and_differ_from_one_process():
+    """Each rank really trains on its own shard: without the all-reduce it drifts away.
+
+    (Ranks equal to each other and to one process would also hold if every rank
+    trained on the whole batch; this is the counter-case that rules it out.)
+    """
+    X, y = _data()
+    cfg = dp.DPConfig(sizes=(8, 16, 3), batch_size=32, steps=12, mode="nnbook")
+    single = dp.train_single(cfg, X, y)["params"]
+    alone = [dp._train(cfg, X, y, rank=r, world_size=2)[0] for r in (0, 1)]
+
+    def rel(a, b):
+        return max(np.abs(p - q).max() / np.abs(q).max() for p, q in zip(a, b, strict=True))
+
+    assert rel(alone[0], alone[1]) > 1e-3
+    assert rel(alone[0], single) > 1e-3 and rel(alone[1], single) > 1e-3
+
+
 def test_a_failing_worker_is_reported_not_hung():
     X, y = _data()
     bad = dp.DPConfig(sizes=(5, 4, 3), batch_size=32, steps=2, timeout=10)   # X has 8 columns
