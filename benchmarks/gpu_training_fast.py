@@ -11,13 +11,15 @@ version, and:
 * ``throughput``: training samples/s of a mid-size MLP against the batch size,
   in float32 and under bfloat16 autocast;
 * ``matmul``: TFLOP/s of an n x n product for n = 4095 and 4096 (not / a
-  multiple of 8), in float32, TF32 and bfloat16;
+  multiple of 8), in float32, TF32 and bfloat16; ``matmul_more`` the same for
+  4088, 4092 and 4104 (multiples of 8 but not powers of two, and of 4 only);
 * ``mixed_precision``: time per step and final test accuracy of short training
   runs (a small and a large MLP) in float32 and under bfloat16 autocast (same
   seed, same data);
 * ``dataloader``: samples/s of a training loop fed by a ``DataLoader`` whose
-  dataset does per-sample work on the CPU, with 0 or more workers and with and
-  without pinned memory;
+  dataset does per-sample work on the CPU, with 0 or more persistent workers and
+  with and without pinned memory (an untimed first epoch starts the workers; the
+  median of the next epochs);
 * ``channels_last``: time of a convolution block's training step in the default
   (NCHW) and channels-last (NHWC) memory formats, under bfloat16 autocast.
 
@@ -56,11 +58,13 @@ def sizes(quick: bool) -> dict:
         return dict(d_in=128, hidden=128, batches=[16, 64, 256], steps=2,
                     mm=[511, 512], mm_repeats=2, n_train=2048, n_test=512,
                     epochs=1, runs=[(128, 64), (256, 128)], loader_n=512,
-                    loader_batch=128, workers=[0, 2], conv=(4, 16, 16))
+                    loader_batch=128, workers=[0, 2], conv=(4, 16, 16),
+                    mm_more=[504, 508, 520], loader_epochs=2)
     return dict(d_in=1024, hidden=4096, batches=[32, 128, 512, 2048, 8192, 32768],
                 steps=10, mm=[4095, 4096], mm_repeats=20, n_train=262144, n_test=16384,
                 epochs=4, runs=[(1024, 1024), (4096, 4096)], loader_n=32768,
-                loader_batch=256, workers=[0, 4, 8], conv=(128, 128, 56))
+                loader_batch=256, workers=[0, 4, 8], conv=(128, 128, 56),
+                mm_more=[4088, 4092, 4104], loader_epochs=3)
 
 
 def mlp(d_in, hidden, n_out, seed):
@@ -99,6 +103,18 @@ def bench_matmul(cfg, device):
     for mode in ("float32", "tf32", "bfloat16"):
         out[mode] = [tp.matmul_tflops(n, mode, device=device, repeats=cfg["mm_repeats"])
                      for n in cfg["mm"]]
+    return out
+
+
+def bench_matmul_more(cfg, device):
+    """Multiples of 8 that are not powers of two, and one of 4 that is not of 8.
+
+    With ``matmul`` they separate "a multiple of 8" from "a power of two".
+    """
+    out = {"sizes": cfg["mm_more"]}
+    for mode in ("float32", "tf32", "bfloat16"):
+        out[mode] = [tp.matmul_tflops(n, mode, device=device, repeats=cfg["mm_repeats"])
+                     for n in cfg["mm_more"]]
     return out
 
 
@@ -177,18 +193,25 @@ def bench_dataloader(cfg, device):
     for workers in cfg["workers"]:
         for pin in ((False, True) if on_gpu and workers else (False,)):
             loader = torch.utils.data.DataLoader(data, batch_size=cfg["loader_batch"], shuffle=False,
-                                                 num_workers=workers, pin_memory=pin)
-            tp.synchronize(device)
-            start = time.perf_counter()
-            for xb, yb in loader:
-                xb, yb = xb.to(device, non_blocking=pin), yb.to(device, non_blocking=pin)
-                opt.zero_grad(set_to_none=True)
-                loss_fn(model(xb), yb).backward()
-                opt.step()
-            tp.synchronize(device)
-            seconds = time.perf_counter() - start
+                                                 num_workers=workers, pin_memory=pin,
+                                                 persistent_workers=workers > 0)
+            times = []
+            for epoch in range(1 + cfg["loader_epochs"]):  # epoch 0 starts the workers, untimed
+                tp.synchronize(device)
+                start = time.perf_counter()
+                for xb, yb in loader:
+                    xb, yb = xb.to(device, non_blocking=pin), yb.to(device, non_blocking=pin)
+                    opt.zero_grad(set_to_none=True)
+                    loss_fn(model(xb), yb).backward()
+                    opt.step()
+                tp.synchronize(device)
+                if epoch:
+                    times.append(time.perf_counter() - start)
+            del loader                                  # ends the persistent workers
+            seconds = float(np.median(times))
             rows.append({"num_workers": workers, "pin_memory": pin,
-                         "samples_per_s": len(data) / seconds, "seconds": seconds})
+                         "samples_per_s": len(data) / seconds, "seconds": seconds,
+                         "seconds_all": times})
     return {"dataset": f"{len(data)} 3x32x32 uint8 images, per-sample crop/flip/normalise on the CPU",
             "batch_size": cfg["loader_batch"], "runs": rows}
 
@@ -229,7 +252,8 @@ def main(argv=None):
     result = {"device": device, "device_name": name, "torch": torch.__version__,
               "cuda": torch.version.cuda, "quick": args.quick, "cpu_count": os.cpu_count(),
               "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
-    for key, fn in (("matmul", bench_matmul), ("throughput", bench_throughput),
+    for key, fn in (("matmul", bench_matmul), ("matmul_more", bench_matmul_more),
+                    ("throughput", bench_throughput),
                     ("mixed_precision", bench_mixed_precision), ("dataloader", bench_dataloader),
                     ("channels_last", bench_channels_last)):
         t = time.perf_counter()

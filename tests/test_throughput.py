@@ -129,6 +129,9 @@ def test_benchmark_script_runs_quick_on_the_cpu(tmp_path):
                    check=True, capture_output=True, timeout=240)
     data = json.loads((tmp_path / "training_fast_cpu.json").read_text())
     assert data["matmul"]["sizes"] == [511, 512]
-    for key in ("throughput", "mixed_precision", "dataloader", "channels_last", "matmul"):
+    assert data["matmul_more"]["sizes"] == [504, 508, 520]
+    assert all(len(r["seconds_all"]) == 2 for r in data["dataloader"]["runs"])
+    for key in ("throughput", "mixed_precision", "dataloader", "channels_last", "matmul",
+                "matmul_more"):
         assert "error" not in data[key], data[key]
     assert len(data["throughput"]["float32"]) == len(data["throughput"]["batch_sizes"])
