@@ -39,7 +39,7 @@ import os
 import socket
 import tempfile
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
@@ -353,6 +353,30 @@ def train_single(cfg: DPConfig, X, y):
     if cfg.batch_size > X.shape[0]:
         raise ValueError(f"batch_size must be at most N={X.shape[0]}, got {cfg.batch_size}")
     params, losses = _train(cfg, X, y)
+    return {"params": params, "losses": losses}
+
+
+def train_alone(cfg: DPConfig, X, y, rank: int, world_size: int):
+    """One rank's run *without* the all-reduce: the counter-case of :func:`train_distributed`.
+
+    Rank ``rank`` of ``world_size`` trains on its own shard of every global batch
+    (``nnbook`` mode, in this process, no process group) and never averages its
+    gradient with the others'. Its weights drift away from the other ranks' and
+    from :func:`train_single`: what makes the ranks agree is the all-reduce,
+    not the data.
+
+    Returns
+    -------
+    dict with ``params`` and ``losses`` (its own shard's loss at each step).
+    """
+    world_size = check_int(world_size, "world_size", minimum=1)
+    rank = check_int(rank, "rank", minimum=0)
+    if rank >= world_size:
+        raise ValueError(f"rank must be below world_size={world_size}, got {rank}")
+    if cfg.batch_size % world_size:
+        raise ValueError(f"batch_size must be a multiple of world_size={world_size}, "
+                         f"got {cfg.batch_size}")
+    params, losses = _train(replace(cfg, mode="nnbook"), X, y, rank, world_size)
     return {"params": params, "losses": losses}
 
 

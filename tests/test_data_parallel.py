@@ -142,13 +142,23 @@ def test_without_the_allreduce_the_ranks_diverge_and_differ_from_one_process():
     X, y = _data()
     cfg = dp.DPConfig(sizes=(8, 16, 3), batch_size=32, steps=12, mode="nnbook")
     single = dp.train_single(cfg, X, y)["params"]
-    alone = [dp._train(cfg, X, y, rank=r, world_size=2)[0] for r in (0, 1)]
+    alone = [dp.train_alone(cfg, X, y, rank=r, world_size=2)["params"] for r in (0, 1)]
 
     def rel(a, b):
         return max(np.abs(p - q).max() / np.abs(q).max() for p, q in zip(a, b, strict=True))
 
     assert rel(alone[0], alone[1]) > 1e-3
     assert rel(alone[0], single) > 1e-3 and rel(alone[1], single) > 1e-3
+
+
+@pytest.mark.parametrize("rank, world_size, batch, message", [
+    (2, 2, 32, r"^rank must be below world_size=2, got 2$"),
+    (0, 3, 32, r"^batch_size must be a multiple of world_size=3, got 32$"),
+])
+def test_train_alone_refuses_bad_ranks(rank, world_size, batch, message):
+    X, y = _data()
+    with pytest.raises(ValueError, match=message):
+        dp.train_alone(dp.DPConfig(batch_size=batch), X, y, rank, world_size)
 
 
 def test_a_failing_worker_is_reported_not_hung():
