@@ -42,6 +42,22 @@ def load_average() -> list[float]:
         return []
 
 
+def limit_threads(n: int | None):
+    """Run every library on ``n`` threads: BLAS and OpenMP (threadpoolctl) and torch's own pool.
+
+    ``None`` or 0 leaves the libraries' defaults.
+    """
+    if not n:
+        return
+    import threadpoolctl
+
+    threadpoolctl.threadpool_limits(n)
+    with contextlib.suppress(ImportError):
+        import torch
+
+        torch.set_num_threads(n)
+
+
 def machine(device: str = "cpu") -> dict:
     """CPU, cores, BLAS (as threadpoolctl reports it), versions, GPU, load, commit."""
     info = {

@@ -171,16 +171,7 @@ def main():
     args = ap.parse_args()
     repeats = args.repeats or (3 if args.quick else 9)
     t0 = time.perf_counter()
-    if args.threads:
-        import threadpoolctl
-
-        threadpoolctl.threadpool_limits(args.threads)
-        try:
-            import torch
-
-            torch.set_num_threads(args.threads)
-        except ImportError:
-            pass
+    _common.limit_threads(args.threads)
     info = _common.machine(args.device)
     rng = np.random.default_rng(0)
     d = nb.data.digits(rng=rng)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import importlib.util
 import io
 import pstats
 import time
@@ -49,16 +50,7 @@ def main():
     ap.add_argument("--threads", type=int, default=1,
                     help="BLAS/OpenMP/torch threads (default 1: a busy machine's waits stay out)")
     args = ap.parse_args()
-    if args.threads:
-        import threadpoolctl
-
-        threadpoolctl.threadpool_limits(args.threads)
-        try:
-            import torch
-
-            torch.set_num_threads(args.threads)
-        except ImportError:
-            pass
+    _common.limit_threads(args.threads)
     t0 = time.perf_counter()
     info = _common.machine()
     rng = np.random.default_rng(0)
@@ -70,12 +62,8 @@ def main():
         profiles[f"digits, nnbook numpy, {dtype} (one 30-epoch fit)"] = top_lines(
             lambda bk=bk: bench_mlp.nnbook_run(d.X_train, d.y_train, model, 1, bk), args.lines)
     names = ["nnbook numpy"]
-    try:
-        import torch
-
+    if importlib.util.find_spec("torch") is not None:
         names.append("nnbook torch")
-    except ImportError:
-        pass
     runners, _ = bench_scale.build(bench_scale.SIZES, bench_scale.BATCH, 4, "cpu", "float32", names)
     for name, (run, _) in runners.items():
         profiles[f"large MLP, {name}, float32 (4 steps)"] = top_lines(run, args.lines)

@@ -349,14 +349,7 @@ def main():
     ap.add_argument("--large-only", action="store_true", help="the large MLP, no sweep")
     ap.add_argument("--memory-child", help=argparse.SUPPRESS)
     args = ap.parse_args()
-    if args.threads:
-        import threadpoolctl
-
-        threadpoolctl.threadpool_limits(args.threads)
-        with contextlib.suppress(ImportError):
-            import torch
-
-            torch.set_num_threads(args.threads)
+    _common.limit_threads(args.threads)
     if args.memory_child:
         configs, names = json.loads(args.memory_child)
         print(json.dumps(memory_pass([tuple(c) for c in configs], "cpu", names)))
