@@ -234,6 +234,10 @@ class CleanSession:
         ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
         shutil.copytree(ROOT / PACKAGE, self.dir / PACKAGE, ignore=ignore)
         shutil.copytree(ROOT / "tests", self.dir / "tests", ignore=ignore)
+        for extra in cfg.get("also_copy", []):        # e.g. benchmarks/, which a test runs
+            src = ROOT / extra
+            if src.is_dir():
+                shutil.copytree(src, self.dir / extra, ignore=ignore)
         shutil.copy2(ROOT / "pyproject.toml", self.dir / "pyproject.toml")
         self.options = ["-x", "-q", "-p", "no:cacheprovider", *cfg.get("pytest_add_cli_args", [])]
         stats = json.loads((ROOT / "mutants" / "mutmut-stats.json").read_text())
