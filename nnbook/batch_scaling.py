@@ -74,7 +74,7 @@ def accuracy_curve(model, loss_fn, optimizer, X, y, X_val, y_val, *, batch_size:
     step_loss : (S,) ndarray
         Training loss of every minibatch step.
     """
-    from .optim import _accuracy
+    from .optim import _accuracy, train_epoch
 
     batch_size = check_int(batch_size, "batch_size", minimum=1)
     epochs = check_int(epochs, "epochs", minimum=1)
@@ -84,21 +84,14 @@ def accuracy_curve(model, loss_fn, optimizer, X, y, X_val, y_val, *, batch_size:
     model.train()
     for _ in range(epochs):
         perm = rng.permutation(n)
-        Xs, ys = X[perm], y[perm]
-        for s in range(0, n, batch_size):
-            xb, yb = Xs[s:s + batch_size], ys[s:s + batch_size]
-            loss = loss_fn.forward(model.forward(xb), yb, validate=False)
-            model.backward(loss_fn.backward(), input_grad=False)
-            optimizer.step()
-            if scheduler is not None:
-                scheduler.step()
-            losses.append(float(loss))
+        train_epoch(model, loss_fn, optimizer, X[perm], y[perm], batch_size, scheduler,
+                    step_losses=losses)
         model.eval()
         accs.append(_accuracy(model.forward(X_val), y_val))
         model.train()
         if stop_at is not None and accs[-1] >= stop_at:
             break
-    return np.array(accs), np.array(losses)
+    return np.array(accs), np.array([float(v) for v in losses])
 
 
 def epochs_to(val_acc, target: float):

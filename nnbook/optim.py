@@ -303,7 +303,7 @@ def _default_metric(loss_fn, y_val):
     return None
 
 
-def train_epoch(model, loss_fn, optimizer, X, y, batch_size, scheduler=None):
+def train_epoch(model, loss_fn, optimizer, X, y, batch_size, scheduler=None, step_losses=None):
     r"""One pass over ``(X, y)`` in order, in minibatches: the loop inside :func:`fit`.
 
     Unvalidated (``fit`` checks its arguments once). Nothing in it reads a value
@@ -315,6 +315,9 @@ def train_epoch(model, loss_fn, optimizer, X, y, batch_size, scheduler=None):
         Already shuffled by the caller.
     y : array, shape (N,) or (N, K)
     batch_size : int
+    step_losses : list, optional
+        If given, each minibatch's loss (a 0-d array, still on the device) is
+        appended to it.
 
     Returns
     -------
@@ -329,6 +332,8 @@ def train_epoch(model, loss_fn, optimizer, X, y, batch_size, scheduler=None):
         optimizer.step()
         if scheduler is not None:
             scheduler.step()
+        if step_losses is not None:
+            step_losses.append(loss)
         total = total + loss * xb.shape[0]
     return total
 
