@@ -12,7 +12,9 @@ So module-level caches are warm, and a test that runs nnbook in a subprocess is
 never picked. Every mutant that mutmut does not report as killed is therefore run
 again here in a clean session: a copy of the package with that one change applied,
 in a fresh interpreter, with the tests mutmut picked, the module's own test file and
-every test file that starts a subprocess. Only what survives that counts.
+the test files that start a subprocess and name the module (a subprocess that runs
+``nnbook.data_parallel`` is started by a test file that says ``data_parallel``).
+Only what survives that counts; a test file left out can only make the score lower.
 
 A survivor is either killed by a new test or, when no input can tell it from the
 original (an equivalent mutant), listed in ``quality/equivalent.txt`` with one line
@@ -225,11 +227,12 @@ class CleanSession:
     run in a fresh interpreter.
 
     The tests of a mutant: those mutmut found to reach the mutated function, the module's own
-    test file, and every test file that starts a subprocess (mutmut cannot see what a subprocess
-    runs). In a fresh interpreter no cache is warm.
+    test file, and the test files that start a subprocess and name the module (mutmut cannot see
+    what a subprocess runs; running every such file for every mutant would cost minutes a
+    mutant). In a fresh interpreter no cache is warm.
     """
 
-    def __init__(self, cfg: dict, first: list[Path]):
+    def __init__(self, cfg: dict, first: list[Path], modules: list[str]):
         self.dir = Path(tempfile.mkdtemp(prefix="nnbook-mutation-"))
         ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
         shutil.copytree(ROOT / PACKAGE, self.dir / PACKAGE, ignore=ignore)
@@ -243,10 +246,11 @@ class CleanSession:
         stats = json.loads((ROOT / "mutants" / "mutmut-stats.json").read_text())
         self.tests_by_function = stats["tests_by_mangled_function_name"]
         self.duration = stats["duration_by_test"]
-        self.subprocess_files = [str(p) for p in unit_test_files(cfg)
-                                 if "subprocess" in (ROOT / p).read_text()]
+        self.subprocess_texts = {str(p): (ROOT / p).read_text() for p in unit_test_files(cfg)
+                                 if "subprocess" in (ROOT / p).read_text()}
         t = time.monotonic()
-        rc, out = self._pytest([*map(str, first), *self.subprocess_files], timeout=1800)
+        rc, out = self._pytest(list(dict.fromkeys([*map(str, first), *self._subprocess_files(modules)])),
+                               timeout=1800)
         self.baseline = time.monotonic() - t
         if rc != 0:
             sys.exit(f"the unit tests fail without any mutant (exit {rc}):\n{out[-3000:]}")
@@ -257,7 +261,11 @@ class CleanSession:
         own = Path("tests") / f"test_{path.stem}.py"
         tests = [str(own)] if (self.dir / own).exists() else []
         tests += sorted(self.tests_by_function.get(mangled_name_from_mutant_name(mutant), []))
-        return tests + self.subprocess_files
+        return tests + self._subprocess_files([path.stem])
+
+    def _subprocess_files(self, stems: list[str]) -> list[str]:
+        """The test files that start a subprocess and name one of the modules ``stems``."""
+        return [f for f, text in self.subprocess_texts.items() if any(s in text for s in stems)]
 
     def _pytest(self, tests: list[str], timeout: float):
         # pytest runs a test named twice once; with -x a killed mutant stops at its first failure.
@@ -512,7 +520,7 @@ def main(argv=None):
         chosen = select(modules, args.modules or [m for m in results if m in modules])
         own_tests = [t for t in (Path("tests") / f"test_{p.stem}.py" for p in chosen.values())
                      if (ROOT / t).exists()]
-        session = CleanSession(cfg, own_tests)
+        session = CleanSession(cfg, own_tests, [p.stem for p in chosen.values()])
         try:
             for module, path in chosen.items():
                 results[module] = recheck(results[module], path, session)
@@ -527,7 +535,7 @@ def main(argv=None):
             run_mutmut(globs, args.max_children)
         own_tests = [t for t in (Path("tests") / f"test_{p.stem}.py" for p in chosen.values())
                      if (ROOT / t).exists()]
-        session = None if args.no_rerun else CleanSession(cfg, own_tests)
+        session = None if args.no_rerun else CleanSession(cfg, own_tests, [p.stem for p in chosen.values()])
         try:
             for module, path in chosen.items():
                 print(f"{module}: re-running what mutmut did not kill", flush=True)
