@@ -159,3 +159,173 @@ def test_suggest_lr_refuses_bad_arguments():
         suggest_lr(r, "max")
     with pytest.raises(ValueError, match=r"^result must hold at least 3 steps, got 2$"):
         suggest_lr(r)
+
+
+class _ScriptedLoss:
+    """A loss whose values are given in advance, with a zero gradient (the model never moves).
+
+    It records the targets of every minibatch and whether each call asked for validation;
+    the first call is the range test's check of the whole set.
+    """
+
+    def __init__(self, values):
+        self.values, self.targets, self.validate = list(values), [], []
+
+    def forward(self, output, target, validate=True):
+        self.validate.append(validate)
+        self.targets.append(np.array(target))
+        self._out = output
+        return 0.0 if len(self.validate) == 1 else self.values[len(self.validate) - 2]
+
+    def backward(self):
+        return np.zeros_like(self._out)
+
+
+def test_range_test_defaults_run_100_steps_from_1e_5_to_10_in_batches_of_32():
+    rng = np.random.default_rng(7)
+    X, y = rng.standard_normal((40, 5)), np.arange(40)
+    loss = _ScriptedLoss(np.ones(100))
+    result = lr_range_test(mlp([5, 3], rng=rng), loss, X, y, rng=np.random.default_rng(8))
+    assert not result.diverged
+    assert len(result.lrs) == 100
+    np.testing.assert_allclose(result.lrs, np.geomspace(1e-5, 10.0, 100), rtol=1e-12)
+    assert result.lrs[0] == pytest.approx(1e-5, rel=1e-14)
+    assert result.lrs[-1] == pytest.approx(10.0, rel=1e-14)
+    batches = _batches(8, 40, 32, 100)
+    assert [t.shape for t in loss.targets[1:]] == [(32,)] * 100
+    for got, idx in zip(loss.targets[1:], batches, strict=True):
+        np.testing.assert_array_equal(got, idx)
+
+
+def test_range_test_uses_a_permutation_to_its_end_before_drawing_a_new_one():
+    """With N = 40 and batches of 20, each permutation gives exactly two batches."""
+    rng = np.random.default_rng(9)
+    X, y = rng.standard_normal((40, 5)), np.arange(40)
+    loss = _ScriptedLoss(np.ones(6))
+    lr_range_test(mlp([5, 3], rng=rng), loss, X, y, rng=np.random.default_rng(10), steps=6,
+                  batch_size=20)
+    perms = np.random.default_rng(10)
+    expected = []
+    for _ in range(3):
+        p = perms.permutation(40)
+        expected += [p[:20], p[20:]]
+    for got, idx in zip(loss.targets[1:], expected, strict=True):
+        np.testing.assert_array_equal(got, idx)
+
+
+def test_range_test_takes_the_rows_of_two_dimensional_targets():
+    rng = np.random.default_rng(11)
+    X, Y = rng.standard_normal((10, 5)), np.arange(20.0).reshape(10, 2)
+    loss = _ScriptedLoss(np.ones(3))
+    lr_range_test(mlp([5, 2], rng=rng), loss, X, Y, rng=np.random.default_rng(12), steps=3,
+                  batch_size=4)
+    for got, idx in zip(loss.targets[1:], _batches(12, 10, 4, 3), strict=True):
+        np.testing.assert_array_equal(got, Y[idx])
+
+
+def test_range_test_checks_the_set_once_and_not_each_minibatch():
+    rng = np.random.default_rng(13)
+    X, y = rng.standard_normal((10, 5)), np.arange(10)
+    model = mlp([5, 3], rng=rng)
+    input_grad, backward = [], model.backward
+
+    def spy(dout, **kwargs):
+        input_grad.append(kwargs.get("input_grad", True))     # True: Sequential's default
+        return backward(dout, **kwargs)
+
+    model.backward = spy
+    loss = _ScriptedLoss(np.ones(4))
+    lr_range_test(model, loss, X, y, rng=rng, steps=4, batch_size=5)
+    assert loss.validate == [True, False, False, False, False]
+    assert [g is False for g in input_grad] == [True] * 4      # the data gradient is not needed
+
+
+def test_range_test_stops_at_the_first_loss_above_diverge_times_the_minimum():
+    """beta = 0: no smoothing. The minimum 0.5 times the default diverge 4 is 2.0, exactly."""
+    values = [1.0, 0.5, 1.9, 2.0, 2.2, 2.6, 3.0, 3.0, 3.0, 3.0]
+    rng = np.random.default_rng(14)
+    X, y = rng.standard_normal((10, 5)), np.arange(10)
+    result = lr_range_test(mlp([5, 3], rng=rng), _ScriptedLoss(values), X, y, rng=rng,
+                           steps=10, batch_size=5, beta=0.0)
+    assert result.diverged
+    np.testing.assert_array_equal(result.losses, values[:5])     # 2.0 is not above 2.0; 2.2 is
+    np.testing.assert_array_equal(result.smoothed, values[:5])
+    assert len(result.lrs) == 5
+    result = lr_range_test(mlp([5, 3], rng=rng), _ScriptedLoss(values), X, y, rng=rng,
+                           steps=10, batch_size=5, beta=0.0, diverge=5.0)
+    np.testing.assert_array_equal(result.losses, values[:6])     # 2.6 > 5 * 0.5
+
+
+def test_suggest_lr_accepts_three_steps():
+    lrs = np.logspace(-3, -1, 3)
+    s = np.array([2.0, 1.0, 0.5])
+    result = LRRangeTest(lrs=lrs, losses=s, smoothed=s, diverged=False)
+    assert suggest_lr(result) == pytest.approx(1e-2)
+    # slopes per decade: (1 - 2) / 1, (0.5 - 2) / 2, (0.5 - 1) / 1 -> the first is steepest
+    assert suggest_lr(result, "steepest") == pytest.approx(1e-3)
+
+
+def test_steepest_looks_only_up_to_the_minimum():
+    """After the minimum the curve falls steeply again; the rule must not look there."""
+    lrs = np.logspace(-4, 1, 6)
+    s = np.array([3.0, 2.9, 1.0, 9.0, 2.0, 5.0])
+    result = LRRangeTest(lrs=lrs, losses=s, smoothed=s, diverged=False)
+    # up to the minimum (k = 2), slopes per decade: -0.1, (1 - 3) / 2 = -1, 1 - 2.9 = -1.9
+    assert suggest_lr(result, "steepest") == pytest.approx(lrs[2])
+    assert suggest_lr(result, "min/10") == pytest.approx(lrs[2] / 10)
+
+
+def test_steepest_slope_is_per_decade_on_unevenly_spaced_rates():
+    """Rates 1e-4, 1e-3, 2e-3, 1e-2: a step from 1e-3 to 2e-3 is 0.30 decade, not one."""
+    lrs = np.array([1e-4, 1e-3, 2e-3, 1e-2])
+    s = np.array([2.0, 1.5, 1.3, 1.0])
+    result = LRRangeTest(lrs=lrs, losses=s, smoothed=s, diverged=False)
+    x = np.log10(lrs)
+    h0, h1, h2 = np.diff(x)
+    # numpy.gradient's second-order differences on a non-uniform grid, written out
+    slope = [(s[1] - s[0]) / h0,
+             (h0 ** 2 * s[2] + (h1 ** 2 - h0 ** 2) * s[1] - h1 ** 2 * s[0]) / (h0 * h1 * (h0 + h1)),
+             (h1 ** 2 * s[3] + (h2 ** 2 - h1 ** 2) * s[2] - h2 ** 2 * s[1]) / (h1 * h2 * (h1 + h2)),
+             (s[3] - s[2]) / h2]
+    k = int(np.argmin(slope))
+    assert k in (1, 2)                                   # per step, the first step is steepest
+    assert suggest_lr(result, "steepest") == pytest.approx(lrs[k])
+
+
+def _bad_data_cases():
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((6, 5)), rng.integers(0, 3, 6)
+    return [
+        ([[1.0] * 5] * 6, y, TypeError, "X must be a NumPy array or torch.Tensor, got list"),
+        (X[:0], y, ValueError, "X must have at least one row, got shape (0, 5)"),
+        (X, y[:5], ValueError, "y must have 6 rows like X, got shape (5,)"),
+        (X, torch.as_tensor(y), TypeError,
+         "y must be a numpy array like X, got a torch array; "
+         "put both on one backend with Backend.asarray"),
+        (X, y + 3, ValueError, "y does not suit CrossEntropyLoss: labels must lie in [0, 2] "
+                               "for 3 classes, got values in [3, 5]"),
+        (X[:, :4], y, ValueError, "X does not fit the model: x must have shape (N, 5), "
+                                  "got (6, 4)"),
+    ]
+
+
+@pytest.mark.parametrize("X, y, cls, message", _bad_data_cases())
+def test_range_test_refuses_data_naming_x_and_y(X, y, cls, message):
+    model = mlp([5, 8, 3], rng=np.random.default_rng(1))
+    with pytest.raises(cls, match="^" + re.escape(message) + "$"):
+        lr_range_test(model, CrossEntropyLoss(), X, y, rng=np.random.default_rng(2))
+
+
+@pytest.mark.parametrize("kwargs, cls, message", [
+    ({"lr_max": 0.0}, ValueError, "lr_max must be a positive number, got 0.0"),
+    ({"lr_max": -1.0}, ValueError, "lr_max must be a positive number, got -1.0"),
+    ({"lr_max": float("inf")}, ValueError, "lr_max must be finite, got inf"),
+    ({"lr_max": "a"}, TypeError, "lr_max must be a positive number, got 'a' of type str"),
+    ({"lr_min": 1.0, "lr_max": 1.0}, ValueError,
+     "lr_max must be larger than lr_min = 1, got 1"),
+])
+def test_range_test_refuses_bad_lr_max(kwargs, cls, message):
+    rng = np.random.default_rng(5)
+    X, y = _data(rng)
+    with pytest.raises(cls, match="^" + re.escape(message) + "$"):
+        lr_range_test(mlp([5, 8, 3], rng=rng), CrossEntropyLoss(), X, y, rng=rng, **kwargs)
