@@ -7,7 +7,7 @@ import pytest
 import torch
 from conftest import as_torch
 
-from nnbook import CrossEntropyLoss, MSELoss, Sequential, Softmax, Tanh, mlp, to_numpy
+from nnbook import CrossEntropyLoss, MSELoss, ReLU, Sequential, Softmax, Tanh, mlp, to_numpy
 from nnbook.diagnostics import (
     chance_loss,
     initial_loss,
@@ -228,3 +228,122 @@ def test_layer_report_refuses_a_model_that_is_not_sequential():
     rng = np.random.default_rng(0)
     with pytest.raises(TypeError, match=r"^model must be an nnbook Sequential, got Linear$"):
         layer_report(Linear(2, 2, rng=rng), MSELoss(), np.zeros((1, 2)), np.zeros((1, 2)))
+
+
+# ---------------------------------------------------------------- arguments refused, by name
+
+
+@pytest.mark.parametrize("num_classes, cls, message", [
+    (0, ValueError, "num_classes must be a positive int, got 0"),
+    (2.0, TypeError, "num_classes must be a positive int, got 2.0 of type float"),
+])
+def test_chance_loss_refuses_a_bad_num_classes(num_classes, cls, message):
+    with pytest.raises(cls, match="^" + re.escape(message) + "$"):
+        chance_loss(np.array([0, 1]), num_classes)
+
+
+def _bad_data_cases():
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((6, 5)), rng.integers(0, 3, 6)
+    return [
+        ([[1.0] * 5] * 6, y, TypeError, "X must be a NumPy array or torch.Tensor, got list"),
+        (X[:0], y, ValueError, "X must have at least one row, got shape (0, 5)"),
+        (X, y[:5], ValueError, "y must have 6 rows like X, got shape (5,)"),
+        (X, torch.as_tensor(y), TypeError,
+         "y must be a numpy array like X, got a torch array; "
+         "put both on one backend with Backend.asarray"),
+        (X, y + 3, ValueError, "y does not suit CrossEntropyLoss: labels must lie in [0, 2] "
+                               "for 3 classes, got values in [3, 5]"),
+        (X[:, :4], y, ValueError, "X does not fit the model: x must have shape (N, 5), "
+                                  "got (6, 4)"),
+    ]
+
+
+@pytest.mark.parametrize("fn", [initial_loss, overfit_batch, layer_report])
+@pytest.mark.parametrize("X, y, cls, message", _bad_data_cases())
+def test_model_checks_refuse_data_naming_x_and_y(fn, X, y, cls, message):
+    model = mlp([5, 8, 3], rng=np.random.default_rng(1))
+    with pytest.raises(cls, match="^" + re.escape(message) + "$"):
+        fn(model, CrossEntropyLoss(), X, y)
+
+
+@pytest.mark.parametrize("call, cls, message", [
+    (lambda: neighbour_label_agreement([[1.0], [2.0]], np.array([0, 1])), TypeError,
+     "X must be a NumPy array or torch.Tensor, got list"),
+    (lambda: neighbour_label_agreement(np.zeros(3), np.array([0, 1, 0])), ValueError,
+     "X must have 2 dimension(s), got shape (3,)"),
+    (lambda: neighbour_label_agreement(np.zeros((3, 2)), torch.zeros(3, dtype=torch.int64)),
+     TypeError, "y must be a numpy array like X, got a torch array; "
+                "put both on one backend with Backend.asarray"),
+    (lambda: split_overlap([[1.0]], np.zeros((1, 1))), TypeError,
+     "X_train must be a NumPy array or torch.Tensor, got list"),
+    (lambda: split_overlap(np.zeros(2), np.zeros((1, 1))), ValueError,
+     "X_train must have 2 dimension(s), got shape (2,)"),
+    (lambda: split_overlap(np.zeros((1, 1)), [[1.0]]), TypeError,
+     "X_val must be a NumPy array or torch.Tensor, got list"),
+    (lambda: split_overlap(np.zeros((1, 1)), np.zeros(2)), ValueError,
+     "X_val must have 2 dimension(s), got shape (2,)"),
+    (lambda: split_overlap(np.zeros((1, 1)), torch.zeros(1, 1, dtype=torch.float64)), TypeError,
+     "X_val must be a numpy array like X_train, got a torch array; "
+     "put both on one backend with Backend.asarray"),
+    (lambda: split_overlap(np.zeros((0, 2)), np.zeros((1, 2))), ValueError,
+     "X_train and X_val must have at least one row each, got shapes (0, 2) and (1, 2)"),
+])
+def test_label_and_split_checks_name_their_arguments(call, cls, message):
+    with pytest.raises(cls, match="^" + re.escape(message) + "$"):
+        call()
+
+
+# ---------------------------------------------------------------- defaults and edge cases
+
+
+def test_overfit_batch_defaults_are_200_steps_at_rate_0_1_with_momentum_0_9():
+    X, y = np.random.default_rng(8).standard_normal((4, 3)), np.array([0, 1, 2, 1])
+    default = overfit_batch(mlp([3, 5, 3], rng=np.random.default_rng(9)), CrossEntropyLoss(),
+                            X, y)
+    explicit = overfit_batch(mlp([3, 5, 3], rng=np.random.default_rng(9)), CrossEntropyLoss(),
+                             X, y, steps=200, lr=0.1, momentum=0.9)
+    assert default.shape == (200,)
+    np.testing.assert_array_equal(default, explicit)
+
+
+def test_overfit_batch_skips_the_gradient_of_the_data():
+    rng = np.random.default_rng(10)
+    model = mlp([3, 4, 2], rng=rng)
+    flags, backward = [], model.backward
+
+    def spy(dout, **kwargs):
+        flags.append(kwargs.get("input_grad", True))     # True: Sequential's default
+        return backward(dout, **kwargs)
+
+    model.backward = spy
+    overfit_batch(model, CrossEntropyLoss(), rng.standard_normal((3, 3)), np.array([0, 1, 0]),
+                  steps=3)
+    assert [f is False for f in flags] == [True] * 3
+
+
+def test_neighbour_label_agreement_on_two_points():
+    X = np.array([[0.0], [1.0]])
+    assert neighbour_label_agreement(X, np.array([0, 0])) == 1.0
+    assert neighbour_label_agreement(X, np.array([0, 1])) == 0.0
+
+
+def test_split_overlap_edge_cases():
+    # a single training row
+    assert split_overlap(np.array([[1.0, 2.0]]), np.array([[1.0, 2.0], [0.0, 0.0]])) == 0.5
+    # atol = 1: a row at distance 0.5 counts, one at distance 2 does not
+    A = np.array([[0.0, 0.0], [10.0, 10.0]])
+    V = np.array([[0.3, 0.4], [12.0, 10.0]])
+    assert split_overlap(A, V, atol=1.0) == 0.5
+    # a distance of exactly atol counts: (3, 4) is at distance 5 from the origin
+    assert split_overlap(np.zeros((1, 2)), np.array([[3.0, 4.0]]), atol=5.0) == 1.0
+    assert split_overlap(np.zeros((1, 2)), np.array([[3.0, 4.0]]), atol=4.999) == 0.0
+
+
+def test_layer_report_counts_dead_units_of_a_final_relu():
+    rng = np.random.default_rng(11)
+    model = Sequential(Linear(3, 4, rng=rng), ReLU(), Linear(4, 2, rng=rng), ReLU())
+    model.layers[2].b.data[...] = [-100.0, 100.0]            # the first output unit is dead
+    rep = layer_report(model, MSELoss(), rng.standard_normal((5, 3)), np.zeros((5, 2)))
+    assert rep.dead_fraction.shape == (2,)
+    assert rep.dead_fraction[1] == 0.5
