@@ -126,3 +126,115 @@ def test_diverging_runs_are_recorded_as_inf():
 def test_bad_inputs_are_refused(call, cls, message):
     with pytest.raises(cls, match="^" + re.escape(message) + "$"):
         call()
+
+
+def test_buggy_linear_passes_init_and_bias_on_to_linear():
+    def halves(shape, fan_in, fan_out, rng):
+        return np.full(shape, 0.5)
+
+    layer = BuggyLinear(3, 3, bug="sign", rng=np.random.default_rng(0), init=halves, bias=False)
+    np.testing.assert_array_equal(layer.W.data, np.full((3, 3), 0.5))
+    assert layer.b is None and len(layer.parameters()) == 1
+    x, dout = np.ones((2, 3)), np.arange(6.0).reshape(2, 3)
+    np.testing.assert_allclose(layer.forward(x), np.full((2, 3), 1.5))
+    dx = layer.backward(dout)
+    np.testing.assert_allclose(dx, dout @ np.full((3, 3), 0.5))
+    np.testing.assert_allclose(layer.W.grad, -(dout.T @ x))
+    assert "bug='sign'" in repr(layer)
+
+
+@pytest.mark.parametrize("bug", ["sign", "transpose"])
+def test_buggy_linear_skips_the_input_gradient_when_asked(bug):
+    layer = BuggyLinear(3, 3, bug=bug, rng=np.random.default_rng(0))
+    x, dout = np.ones((2, 3)), np.arange(6.0).reshape(2, 3)
+    layer.forward(x)
+    assert layer.backward(dout, input_grad=False) is None
+    sign = -1.0 if bug == "sign" else 1.0
+    np.testing.assert_allclose(layer.W.grad, sign * (dout.T @ x))
+    np.testing.assert_allclose(layer.b.grad, dout.sum(axis=0))
+
+
+def test_buggy_linear_backward_before_forward_is_refused():
+    layer = BuggyLinear(3, 3, bug="sign", rng=np.random.default_rng(0))
+    with pytest.raises(RuntimeError, match=r"^Linear\.backward called before forward$"):
+        layer.backward(np.ones((2, 3)))
+
+
+def test_biased_relu_mlp_lives_on_the_backend_asked_for(backend):
+    model = biased_relu_mlp([3, 4, 4, 2], -2.5, rng=np.random.default_rng(0), backend=backend)
+    assert model.backend == backend
+    for p in model.parameters():
+        assert type(p.data) is type(backend.asarray(np.zeros(1)))
+    np.testing.assert_array_equal(to_numpy(model.layers[0].b.data), np.full(4, -2.5))
+    np.testing.assert_array_equal(to_numpy(model.layers[2].b.data), np.full(4, -2.5))
+
+
+class _FailsOnThirdForward(Linear):
+    """A layer that breaks on its third forward pass, as a model can (a bad input mid-run)."""
+
+    calls = 0
+
+    def forward(self, x):
+        self.calls += 1
+        if self.calls == 3:
+            raise ValueError("broken on call 3")
+        return super().forward(x)
+
+
+def _curves_call(X=None, y=None, X_val=None, y_val=None, model=None):
+    X = np.zeros((2, 3)) if X is None else X
+    y = np.zeros(2, np.int64) if y is None else y
+    X_val = np.zeros((2, 3)) if X_val is None else X_val
+    y_val = np.zeros(2, np.int64) if y_val is None else y_val
+    model = mlp([3, 2], rng=np.random.default_rng(0)) if model is None else model
+    return lambda: train_curves(model, CrossEntropyLoss(), X, y, X_val, y_val, lr=0.1, epochs=1,
+                                batch_size=1, rng=np.random.default_rng(0))
+
+
+@pytest.mark.parametrize("call, cls, message", [
+    (_curves_call(X=np.zeros((2, 4))), ValueError,
+     "X does not fit the model: x must have shape (N, 3), got (2, 4)"),
+    (_curves_call(X_val=[[0.0, 0.0, 0.0]]), TypeError,
+     "X_val must be a NumPy array or torch.Tensor, got list"),
+    (_curves_call(X_val=np.zeros((0, 3)), y_val=np.zeros(0, np.int64)), ValueError,
+     "X_val must have at least one row, got shape (0, 3)"),
+    (_curves_call(y_val=np.zeros(3, np.int64)), ValueError,
+     "y_val must have 2 rows like X_val, got shape (3,)"),
+    (_curves_call(y_val=torch.zeros(2, dtype=torch.int64)), TypeError,
+     "y_val must be a numpy array like X_val, got a torch array; "
+     "put both on one backend with Backend.asarray"),
+    (_curves_call(X_val=np.zeros((2, 4))), ValueError,
+     "X_val does not fit the model: x must have shape (N, 3), got (2, 4)"),
+    (_curves_call(y_val=np.array([0, 5])), ValueError,
+     "y_val does not suit CrossEntropyLoss: labels must lie in [0, 1] for 2 classes, "
+     "got values in [0, 5]"),
+    (_curves_call(model=_FailsOnThirdForward(3, 2, rng=np.random.default_rng(0))), ValueError,
+     "X_val does not fit the model: broken on call 3"),
+])
+def test_train_curves_names_the_bad_argument(call, cls, message):
+    with pytest.raises(cls, match="^" + re.escape(message) + "$"):
+        call()
+
+
+def test_nan_losses_are_recorded_as_inf_without_floating_point_errors():
+    """The losses go through inf to NaN; each is recorded as inf, and numpy set to raise
+    on overflow or invalid operations raises nothing: the run is silenced inside."""
+    rng = np.random.default_rng(14)
+    X, y = rng.standard_normal((20, 3)) * 100, rng.integers(0, 2, 20)
+    with np.errstate(all="raise"):
+        c = train_curves(mlp([3, 8, 2], rng=rng), CrossEntropyLoss(), X, y, X, y, lr=1e6,
+                         epochs=12, batch_size=5, rng=rng)
+    assert not np.isnan(c.train_loss).any() and not np.isnan(c.val_loss).any()
+    assert c.train_loss[-1] == float("inf") and c.val_loss[-1] == float("inf")
+    assert np.isfinite(c.train_loss[0])
+
+
+def test_an_overflow_at_the_initial_weights_raises_no_floating_point_error():
+    """Epoch 0 is evaluated with numpy's warnings silenced too (here numpy is set to raise)."""
+    rng = np.random.default_rng(14)
+    X, y = rng.standard_normal((20, 3)), rng.integers(0, 2, 20)
+    with np.errstate(all="raise"):
+        c = train_curves(mlp([3, 8, 2], rng=rng), CrossEntropyLoss(), X * 1e300, y, X, y,
+                         lr=0.1, epochs=1, batch_size=5, rng=rng)
+    assert len(c.train_loss) == len(c.val_loss) == 2
+    assert c.train_loss[0] > 1e200 and np.isfinite(c.val_loss[0])
