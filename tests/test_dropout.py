@@ -205,3 +205,94 @@ def test_input_dropout_first_in_a_torch_network_trains_like_numpy():
     np.testing.assert_allclose(losses[0], losses[1], rtol=1e-12)
     moved = net(None).to("torch")
     assert moved.backend == Backend("torch") and moved[0].backend == Backend("torch")
+
+
+def _zeros_generator():
+    """A genuine numpy Generator whose ``random()`` returns exactly 0.0 (all-zero MT19937 state)."""
+    rng = np.random.Generator(np.random.MT19937(0))
+    state = rng.bit_generator.state
+    state["state"]["key"] = np.zeros(624, dtype=np.uint32)
+    state["state"]["pos"] = 624
+    rng.bit_generator.state = state
+    assert rng.random() == 0.0
+    return rng
+
+
+def test_mask_keeps_a_draw_equal_to_p():
+    """``u >= p`` keeps a unit: a draw of exactly 0 is kept at p = 0 (p = 0 keeps everything)."""
+    assert dropout_mask((2, 3), 0.0, _zeros_generator()).all()
+    out, _ = dropout_forward(np.full((2, 3), 1.5), 0.0, rng=_zeros_generator())
+    np.testing.assert_array_equal(out, np.full((2, 3), 1.5))
+    assert not dropout_mask((2, 3), 1.0, _zeros_generator()).any()
+
+
+def test_p_one_with_a_mask_of_all_kept_units_still_gives_zero():
+    x = np.arange(1.0, 7.0).reshape(2, 3)
+    out, cache = dropout_forward(x, 1.0, mask=np.ones((2, 3), dtype=bool))
+    np.testing.assert_array_equal(out, np.zeros((2, 3)))
+    np.testing.assert_array_equal(dropout_backward(np.ones((2, 3)), cache), np.zeros((2, 3)))
+
+
+@pytest.mark.parametrize("mask, exc, message", [
+    (torch.ones(2, 3, dtype=torch.bool), TypeError,
+     "mask must be a numpy array like x, got a torch array; "
+     "put both on one backend with Backend.asarray"),
+    ([[True, True, True], [True, True, True]], TypeError,
+     "mask must be a NumPy array or torch.Tensor, got list"),
+])
+def test_mask_from_another_backend_is_refused(mask, exc, message):
+    with pytest.raises(exc, match=whole(message)):
+        dropout_forward(np.ones((2, 3)), 0.5, mask=mask)
+
+
+def test_numpy_mask_for_a_torch_x_is_refused():
+    with pytest.raises(TypeError, match=whole(
+            "mask must be a torch array like x, got a numpy array; "
+            "put both on one backend with Backend.asarray")):
+        dropout_forward(torch.ones(2, 3, dtype=torch.float64), 0.5,
+                        mask=np.ones((2, 3), dtype=bool))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_output_keeps_backend_dtype_and_device(backend, dtype):
+    x = backend.asarray(np.ones((3, 4)))
+    x = x.astype(dtype) if backend.library == "numpy" else x.to(getattr(torch, dtype))
+    out, cache = dropout_forward(x, 0.5, rng=np.random.default_rng(0))
+    assert type(out) is type(x) and type(cache) is type(x)
+    assert out.dtype == x.dtype and cache.dtype == x.dtype
+    if backend.library == "torch":
+        assert out.device == x.device and cache.device == x.device
+
+
+def test_default_p_is_one_half():
+    d = Dropout(rng=np.random.default_rng(0))
+    assert d.p == 0.5
+    out = d(np.ones((200, 100)))
+    assert set(np.unique(out)) == {0.0, 2.0}
+    assert abs((out == 0).mean() - 0.5) < 0.01
+
+
+def test_p_zero_module_is_the_identity_and_p_one_drops_everything():
+    x = np.arange(1.0, 7.0).reshape(2, 3)
+    d0 = Dropout(0.0, rng=np.random.default_rng(0))
+    assert d0(x) is x
+    assert d0.backward(x) is x
+    d1 = Dropout(1.0, rng=np.random.default_rng(0))
+    np.testing.assert_array_equal(d1(x), np.zeros((2, 3)))
+    np.testing.assert_array_equal(d1.backward(np.ones((2, 3))), np.zeros((2, 3)))
+
+
+def test_repr_without_mc():
+    assert repr(Dropout(0.25, rng=np.random.default_rng(0))) == "Dropout(p=0.25)"
+    assert Dropout(rng=np.random.default_rng(0)).extra_repr() == "p=0.5"
+
+
+def test_a_forward_that_refuses_its_p_leaves_no_mask_behind():
+    """Setting ``p`` out of range fails at the next forward; backward then passes dout through."""
+    d = Dropout(0.5, rng=np.random.default_rng(0))
+    d.p = 1.5
+    with pytest.raises(ValueError, match=whole(
+            "p (the drop probability) must lie in [0, 1], got 1.5")):
+        d(np.ones((2, 3)))
+    dout = np.ones((2, 3))
+    assert d.backward(dout) is dout
