@@ -114,3 +114,76 @@ def test_measured_rate_ignores_the_phase_of_the_oscillation():
     theory = qr.momentum_rate(0.01, 0.95, [1.0, 100.0], nesterov=True)
     got = [qr.measured_rate(err[:n + 1]) for n in range(500, 601)]
     assert np.max(np.abs(np.array(got) - theory)) < 1e-3
+
+
+def test_eigenvalues_are_read_as_floats():
+    # Python integers beyond int64 and fractions are numbers too: they are read as floats
+    from fractions import Fraction
+    assert qr.condition_number([3, 2 ** 70]) == pytest.approx(2.0 ** 70 / 3)
+    assert qr.condition_number([Fraction(1, 2), Fraction(2)]) == 4.0
+    assert qr.gd_rate_at(0.5, [Fraction(1), 2 ** 70]) == pytest.approx(2.0 ** 69)
+    assert qr.momentum_rate(0.5, 0.0, [Fraction(1), Fraction(3)]) == pytest.approx(0.5)
+
+
+def test_one_eigenvalue_is_enough():
+    assert qr.condition_number([2.0]) == 1.0
+    assert qr.gd_rate_at(0.25, [2.0]) == 0.5
+
+
+def test_measured_rate_reads_large_integers_as_floats():
+    assert qr.measured_rate([2 ** 80, 2 ** 79, 2 ** 78, 2 ** 77]) == pytest.approx(0.5)
+
+
+def test_measured_rate_fits_at_least_three_points():
+    # a short tail still fits the last three errors (the last two would be a ratio,
+    # four would reach back into the flat start)
+    e = [1.0] * 8 + [1.0, 0.5, 0.25]
+    assert qr.measured_rate(e, tail=0.01) == pytest.approx(0.5, rel=1e-12)
+    assert qr.measured_rate(e, tail=0.2) == pytest.approx(0.5, rel=1e-12)
+    assert qr.measured_rate(e, tail=0.3) != pytest.approx(0.5, rel=1e-3)
+
+
+_BAD_EIG = "eigenvalues must be a non-empty 1-D array of positive numbers (a positive " \
+    "definite Hessian), got "
+
+
+@pytest.mark.parametrize("call, exc, msg", [
+    (lambda: qr.condition_number([1.0, np.inf]), ValueError, _BAD_EIG + "[ 1. inf]"),
+    (lambda: qr.condition_number([1.0, np.nan]), ValueError, _BAD_EIG + "[ 1. nan]"),
+    (lambda: qr.condition_number([[1.0, 2.0]]), ValueError, _BAD_EIG + "[[1. 2.]]"),
+    (lambda: qr.condition_number([]), ValueError, _BAD_EIG + "[]"),
+    (lambda: qr.condition_number(3.0), ValueError, _BAD_EIG + "[3.]"),
+    (lambda: qr.condition_number([0.0, 1.0]), ValueError, _BAD_EIG + "[0. 1.]"),
+    (lambda: qr.gd_rate_at(0.1, [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, -7.0]), ValueError,
+     _BAD_EIG + "[ 1.  2.  3. ...  5.  6. -7.]"),
+    (lambda: qr.momentum_rate(0.1, 0.5, [1.0, 2.0, 3.0, 4.0, 5.0, -6.0]), ValueError,
+     _BAD_EIG + "[ 1.  2.  3.  4.  5. -6.]"),
+    (lambda: qr.optimal_step(1.0, 0.0), ValueError, "lam_max must be a positive number, got 0.0"),
+    (lambda: qr.optimal_step(1.0, -2.0), ValueError, "lam_max must be a positive number, got -2.0"),
+    (lambda: qr.heavy_ball_parameters(1.0, 0.0), ValueError,
+     "lam_max must be a positive number, got 0.0"),
+    (lambda: qr.max_stable_step(0.0), ValueError, "lam_max must be a positive number, got 0.0"),
+    (lambda: qr.max_stable_step(-1.0), ValueError, "lam_max must be a positive number, got -1.0"),
+    (lambda: qr.gd_rate_at(0.0, [1.0]), ValueError, "lr must be a positive number, got 0.0"),
+    (lambda: qr.gd_rate_at(-0.5, [1.0]), ValueError, "lr must be a positive number, got -0.5"),
+    (lambda: qr.heavy_ball_rate(0.5), ValueError, "kappa must lie in [1, inf), got 0.5"),
+    (lambda: qr.heavy_ball_rate(-2.0), ValueError, "kappa must lie in [1, inf), got -2.0"),
+    (lambda: qr.momentum_rate(0.0, 0.5, [1.0]), ValueError, "lr must be a positive number, got 0.0"),
+    (lambda: qr.momentum_rate(-1.0, 0.5, [1.0]), ValueError,
+     "lr must be a positive number, got -1.0"),
+    (lambda: qr.measured_rate([1.0, 0.5, 0.25], tail=0.0), ValueError,
+     "tail must lie in (0, 1], got 0.0"),
+    (lambda: qr.measured_rate([1.0, 0.5, 0.25], tail=-0.5), ValueError,
+     "tail must lie in (0, 1], got -0.5"),
+    (lambda: qr.measured_rate([1.0, 0.5, 0.25], tail=1.5), ValueError,
+     "tail must lie in (0, 1], got 1.5"),
+    (lambda: qr.measured_rate([1.0, 0.5, 0.25], tail="half"), TypeError,
+     "tail must lie in (0, 1], got 'half' of type str"),
+])
+def test_bad_arguments_refused_with_their_names(call, exc, msg):
+    with pytest.raises(exc, match="^" + re.escape(msg) + "$"):
+        call()
+
+
+def test_tail_of_one_is_the_whole_run():
+    assert qr.measured_rate([1.0, 0.5, 0.25, 0.125], tail=1.0) == pytest.approx(0.5)
