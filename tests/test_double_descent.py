@@ -39,26 +39,6 @@ def test_ridge_fit_matches_torch_solve(n, p, backend):
     np.testing.assert_allclose(got, expected.numpy(), rtol=1e-10)
 
 
-def test_sweep_shows_the_peak_at_the_interpolation_threshold(backend):
-    rng = np.random.default_rng(1)
-    n, d = 40, 8
-    beta = rng.standard_normal(d) / np.sqrt(d)
-    X, Xt = rng.standard_normal((n, d)), rng.standard_normal((400, d))
-    y, yt = X @ beta + 0.3 * rng.standard_normal(n), Xt @ beta + 0.3 * rng.standard_normal(400)
-    ps = [5, 10, 20, 35, 40, 45, 80, 200, 800]
-    args = [backend.asarray(a) for a in (X, y, Xt, yt)]
-    dd = random_features_sweep(*args, ps, rng=np.random.default_rng(2), repeats=3)
-    assert 35 <= dd.peak <= 45 and dd.n_train == 40       # at the threshold p = n, up to noise
-    k = int(np.argmax(dd.test_mse))
-    assert np.all(np.diff(dd.test_mse[k:]) < 0)            # the second descent
-    assert dd.test_mse[-1] < dd.test_mse[k] / 5
-    assert np.all(dd.train_mse[dd.ps >= 40] < 1e-12)       # interpolation
-    ridge = random_features_sweep(*args, ps, rng=np.random.default_rng(2), repeats=3, ridge=0.1)
-    assert ridge.test_mse[4] < dd.test_mse[4] / 5
-    ref = random_features_sweep(X, y, Xt, yt, ps, rng=np.random.default_rng(2), repeats=3)
-    np.testing.assert_allclose(dd.test_mse, ref.test_mse, rtol=1e-6)
-
-
 @pytest.mark.parametrize("call, message", [
     (lambda: random_features(np.zeros((2, 3)), np.zeros((4, 2))),
      "W must have shape (p, 3) to match X, got (4, 2)"),
@@ -250,3 +230,23 @@ def test_numpy_arrays_without_a_device_attribute_are_accepted():
     train, test = _reference_sweep(X, y, Xt, yt, [2, 20], np.random.default_rng(11), 2, 0.1)
     np.testing.assert_allclose(dd.train_mse, train, rtol=1e-8)
     np.testing.assert_allclose(dd.test_mse, test, rtol=1e-8)
+
+
+def test_sweep_shows_the_peak_at_the_interpolation_threshold(backend):
+    rng = np.random.default_rng(1)
+    n, d = 40, 8
+    beta = rng.standard_normal(d) / np.sqrt(d)
+    X, Xt = rng.standard_normal((n, d)), rng.standard_normal((400, d))
+    y, yt = X @ beta + 0.3 * rng.standard_normal(n), Xt @ beta + 0.3 * rng.standard_normal(400)
+    ps = [5, 10, 20, 35, 40, 45, 80, 200, 800]
+    args = [backend.asarray(a) for a in (X, y, Xt, yt)]
+    dd = random_features_sweep(*args, ps, rng=np.random.default_rng(2), repeats=3)
+    assert 35 <= dd.peak <= 45 and dd.n_train == 40       # at the threshold p = n, up to noise
+    k = int(np.argmax(dd.test_mse))
+    assert np.all(np.diff(dd.test_mse[k:]) < 0)            # the second descent
+    assert dd.test_mse[-1] < dd.test_mse[k] / 5
+    assert np.all(dd.train_mse[dd.ps >= 40] < 1e-12)       # interpolation
+    ridge = random_features_sweep(*args, ps, rng=np.random.default_rng(2), repeats=3, ridge=0.1)
+    assert ridge.test_mse[4] < dd.test_mse[4] / 5
+    ref = random_features_sweep(X, y, Xt, yt, ps, rng=np.random.default_rng(2), repeats=3)
+    np.testing.assert_allclose(dd.test_mse, ref.test_mse, rtol=1e-6)
