@@ -109,3 +109,126 @@ def _opt():
 def test_bad_arguments_refused(call, exc, msg):
     with pytest.raises(exc, match="^" + re.escape(msg) + "$"):
         call()
+
+
+def _cycle_by_counting(t, T_0, T_mult):
+    """(T_cur, T_i) by walking the cycles one by one, in exact integers."""
+    start, length = 0, T_0
+    while t >= start + length:
+        start, length = start + length, length * T_mult
+    return t - start, length
+
+
+@pytest.mark.parametrize("T_0, T_mult, t", [
+    (1, 3, 121),                    # log(243, 3) rounds down to 4.999...: corrected upwards
+    (3, 3, 363),                    # the same boundary, T_0 = 3
+    (4, 8, 160842843834659),        # the log rounds up past a boundary: corrected downwards
+    (2, 4, 187649984473769),
+    (5, 2, 11258999068426235),      # a start beyond 2**53: integer arithmetic stays exact
+    (5, 7, 9499079321144284),
+])
+def test_restart_cycle_is_exact_where_the_float_log_is_not(T_0, T_mult, t):
+    s = schedules.CosineAnnealingWarmRestarts(_opt(), T_0=T_0, T_mult=T_mult)
+    got = s.cycle(t)
+    assert got == _cycle_by_counting(t, T_0, T_mult)
+    assert all(type(v) is int for v in got)
+
+
+def test_restart_cycle_matches_counting_on_every_early_step():
+    for T_0, T_mult in [(1, 2), (1, 3), (2, 3), (3, 5)]:
+        s = schedules.CosineAnnealingWarmRestarts(_opt(), T_0=T_0, T_mult=T_mult)
+        for t in range(400):
+            got = s.cycle(t)
+            assert got == _cycle_by_counting(t, T_0, T_mult), (T_0, T_mult, t)
+            assert all(type(v) is int for v in got)
+
+
+def test_restart_cycles_of_one_step_stay_at_the_base_rate():
+    opt = nb.SGD([nb.layers.Parameter(np.zeros(1))], lr=0.3)
+    s = schedules.CosineAnnealingWarmRestarts(opt, T_0=1)
+    assert s.rates(4) == [0.3, 0.3, 0.3, 0.3]
+    s2 = schedules.CosineAnnealingWarmRestarts(_opt(), T_0=1, T_mult=2)
+    assert [s2.cycle(t) for t in range(4)] == [(0, 1), (0, 2), (1, 2), (0, 4)]
+
+
+def test_linear_warmup_over_one_step():
+    opt = nb.SGD([nb.layers.Parameter(np.zeros(1))], lr=0.2)
+    s = schedules.LinearLR(opt, start_factor=0.5, end_factor=0.0, total_iters=1)
+    assert s.rates(3) == [0.1, 0.0, 0.0]
+
+
+def test_onecycle_with_two_steps():
+    """pct_start * total_steps = 1.5 > 1: the rise is step 0, the fall step 1."""
+    s = schedules.OneCycleLR(_opt(), max_lr=1.0, total_steps=2, pct_start=0.75)
+    assert s.rates(2) == pytest.approx([1.0 / 25, 1.0 / 25 / 1e4], rel=1e-12)
+
+
+@pytest.mark.parametrize("strategy", ["cos", "linear"])
+def test_onecycle_peak_step_is_the_end_of_the_rise(strategy):
+    """At t = pct_start * total_steps - 1 the rise ends exactly at max_lr (as in PyTorch)."""
+    kw = {"max_lr": 0.3, "total_steps": 40, "pct_start": 0.25, "anneal_strategy": strategy,
+          "div_factor": 5.0 if strategy == "cos" else 10.0, "final_div_factor": 2.0}
+    s = schedules.OneCycleLR(_opt(), **kw)
+    t = torch.zeros(1, requires_grad=True)
+    ref_opt = torch.optim.SGD([t], lr=0.1)
+    ref = torch.optim.lr_scheduler.OneCycleLR(ref_opt, cycle_momentum=False, **kw)
+    for _ in range(9):
+        t.grad = torch.zeros(1)
+        ref_opt.step()
+        ref.step()
+    peak = ref_opt.param_groups[0]["lr"]
+    assert s.lr_at(9) == peak
+    if strategy == "cos":
+        assert s.lr_at(9) == 0.3          # cos(pi) = -1 exactly: no rounding left
+
+
+@pytest.mark.parametrize("call, exc, msg", [
+    (lambda: schedules.CosineAnnealingWarmRestarts(_opt(), T_0=0), ValueError,
+     "T_0 must be a positive int, got 0"),
+    (lambda: schedules.CosineAnnealingWarmRestarts(_opt(), T_0=2.0), TypeError,
+     "T_0 must be a positive int, got 2.0 of type float"),
+    (lambda: schedules.LinearLR(_opt(), end_factor=1.5), ValueError,
+     "end_factor must lie in [0, 1], got 1.5"),
+    (lambda: schedules.LinearLR(_opt(), end_factor=-0.5), ValueError,
+     "end_factor must lie in [0, 1], got -0.5"),
+    (lambda: schedules.LinearLR(_opt(), total_iters=0), ValueError,
+     "total_iters must be a positive int, got 0"),
+    (lambda: schedules.LinearLR(_opt(), total_iters=2.0), TypeError,
+     "total_iters must be a positive int, got 2.0 of type float"),
+    (lambda: schedules.OneCycleLR(_opt(), max_lr=0.0, total_steps=10), ValueError,
+     "max_lr must be a positive number, got 0.0"),
+    (lambda: schedules.OneCycleLR(_opt(), max_lr=-1.0, total_steps=10), ValueError,
+     "max_lr must be a positive number, got -1.0"),
+    (lambda: schedules.OneCycleLR(_opt(), max_lr=0.1, total_steps=1), ValueError,
+     "total_steps must be an int >= 2, got 1"),
+    (lambda: schedules.OneCycleLR(_opt(), max_lr=0.1, total_steps=10.0), TypeError,
+     "total_steps must be an int >= 2, got 10.0 of type float"),
+    (lambda: schedules.OneCycleLR(_opt(), max_lr=0.1, total_steps=10, pct_start=0.0), ValueError,
+     "pct_start must lie in (0, 1), got 0.0"),
+    (lambda: schedules.OneCycleLR(_opt(), max_lr=0.1, total_steps=10, pct_start=1.0), ValueError,
+     "pct_start must lie in (0, 1), got 1.0"),
+    (lambda: schedules.OneCycleLR(_opt(), max_lr=0.1, total_steps=10, pct_start=1.5), ValueError,
+     "pct_start must lie in (0, 1), got 1.5"),
+    (lambda: schedules.OneCycleLR(_opt(), max_lr=0.1, total_steps=10, pct_start=-0.5), ValueError,
+     "pct_start must lie in (0, 1), got -0.5"),
+    (lambda: schedules.OneCycleLR(_opt(), max_lr=0.1, total_steps=10, div_factor=0.0), ValueError,
+     "div_factor must be a positive number, got 0.0"),
+    (lambda: schedules.OneCycleLR(_opt(), max_lr=0.1, total_steps=10, div_factor=-2.0), ValueError,
+     "div_factor must be a positive number, got -2.0"),
+    (lambda: schedules.OneCycleLR(_opt(), max_lr=0.1, total_steps=10, final_div_factor=0.0),
+     ValueError, "final_div_factor must be a positive number, got 0.0"),
+    (lambda: schedules.OneCycleLR(_opt(), max_lr=0.1, total_steps=10, final_div_factor=-2.0),
+     ValueError, "final_div_factor must be a positive number, got -2.0"),
+    (lambda: schedules.OneCycleLR(_opt(), max_lr=0.1, total_steps=2, pct_start=0.5), ValueError,
+     "pct_start * total_steps must be > 1 (the rise needs a step), got 0.5 * 2 = 1"),
+])
+def test_more_bad_arguments_refused(call, exc, msg):
+    with pytest.raises(exc, match="^" + re.escape(msg) + "$"):
+        call()
+
+
+def test_small_positive_factors_accepted():
+    """Any positive div_factor and final_div_factor, even below 1, is a valid schedule."""
+    s = schedules.OneCycleLR(_opt(), max_lr=0.1, total_steps=10, div_factor=0.5,
+                             final_div_factor=0.5)
+    assert s.initial_lr == pytest.approx(0.2) and s.min_lr == pytest.approx(0.4)

@@ -117,6 +117,218 @@ def test_stored_measurement_reads_the_benchmark_file_or_none(tmp_path, monkeypat
         tp.stored_measurement("../x")
 
 
+class _FakeClock:
+    """A clock that advances one second per call of ``tick``."""
+
+    def __init__(self):
+        self.now = 0.0
+        self.calls = 0
+
+    def tick(self):
+        self.now += 1.0
+        self.calls += 1
+
+    def __call__(self):
+        return self.now
+
+
+@pytest.mark.parametrize("clock, attr", [("wall", "perf_counter"), ("cpu", "process_time")])
+def test_time_call_returns_seconds_per_call(clock, attr, monkeypatch):
+    """Four calls of one (fake) second each in a timing: 1.0 s per call, not 4.0 or 0.25."""
+    fake = _FakeClock()
+    monkeypatch.setattr(time, attr, fake)
+    times = tp.time_call(fake.tick, repeats=2, warmup=3, number=4, clock=clock)
+    np.testing.assert_array_equal(times, [1.0, 1.0])
+    assert fake.calls == 3 + 2 * 4
+
+
+def test_time_call_defaults_five_timings_of_one_call_after_one_warmup():
+    calls = []
+    times = tp.time_call(lambda: calls.append(1))
+    assert times.shape == (5,) and times.dtype == np.float64
+    assert len(calls) == 1 + 5 * 1
+
+
+def _recording_time_call(seen, value=0.5):
+    def fake(fn, **kw):
+        seen.update(kw)
+        seen["fn"] = fn
+        seen["allow_tf32"] = torch.backends.cuda.matmul.allow_tf32
+        fn()
+        return np.full(kw["repeats"], value)
+    return fake
+
+
+def test_matmul_tflops_defaults(monkeypatch):
+    seen = {}
+    monkeypatch.setattr(tp, "time_call", _recording_time_call(seen))
+    tp.matmul_tflops(6)
+    assert {k: seen[k] for k in ("device", "repeats", "warmup", "number", "clock")} == {
+        "device": "cpu", "repeats": 5, "warmup": 1, "number": 1, "clock": "wall"}
+
+
+def test_matmul_tflops_passes_its_arguments_to_the_clock(monkeypatch):
+    seen = {}
+    monkeypatch.setattr(tp, "time_call", _recording_time_call(seen))
+    tp.matmul_tflops(6, device="meta", repeats=2, number=3, clock="cpu")
+    assert {k: seen[k] for k in ("device", "repeats", "warmup", "number", "clock")} == {
+        "device": "meta", "repeats": 2, "warmup": 1, "number": 3, "clock": "cpu"}
+    out = seen["fn"]()
+    assert out.device.type == "meta" and out.shape == (6, 6)
+
+
+@pytest.mark.parametrize("mode, dtype", [("float32", torch.float32), ("tf32", torch.float32),
+                                         ("bfloat16", torch.bfloat16)])
+def test_matmul_tflops_times_the_seeded_product(mode, dtype, monkeypatch):
+    """The timed call is a @ b, two n x n normal matrices drawn from a generator seeded 0."""
+    seen = {}
+    monkeypatch.setattr(tp, "time_call", _recording_time_call(seen))
+    tp.matmul_tflops(7, mode)
+    gen = torch.Generator().manual_seed(0)
+    a = torch.randn(7, 7, generator=gen).to(dtype)
+    b = torch.randn(7, 7, generator=gen).to(dtype)
+    out = seen["fn"]()
+    assert out.dtype == dtype and out.shape == (7, 7)
+    assert torch.equal(out, a @ b)
+    assert seen["allow_tf32"] is (mode == "tf32")
+    assert torch.backends.cuda.matmul.allow_tf32 is False
+
+    seen.clear()
+    tp.matmul_tflops(7, mode, seed=3)
+    gen = torch.Generator().manual_seed(3)
+    a = torch.randn(7, 7, generator=gen).to(dtype)
+    b = torch.randn(7, 7, generator=gen).to(dtype)
+    assert torch.equal(seen["fn"](), a @ b)
+
+
+def test_matmul_tflops_is_in_units_of_1e12(monkeypatch):
+    """2 * 100**3 operations in 0.5 s: 4e6 FLOP/s = 4e-6 TFLOP/s, to the last digits."""
+    monkeypatch.setattr(tp, "time_call", _recording_time_call({}, value=0.5))
+    assert tp.matmul_tflops(100, repeats=3) == pytest.approx(4e-6, rel=1e-14)
+
+
+def test_train_throughput_defaults(monkeypatch):
+    """Defaults: 10 steps per timing, 3 timings after one warm-up, the wall clock, the CPU."""
+    seen = {}
+    monkeypatch.setattr(tp, "time_call", _recording_time_call(seen))
+    torch.manual_seed(0)
+    net = torch.nn.Linear(4, 3)
+    X, y = torch.randn(16, 4), torch.randint(0, 3, (16,))
+    assert tp.train_throughput(net, X, y, 8) == pytest.approx(8 * 10 / 0.5, rel=1e-14)
+    assert {k: seen[k] for k in ("device", "repeats", "warmup", "clock")} == {
+        "device": "cpu", "repeats": 3, "warmup": 1, "clock": "wall"}
+
+
+def test_train_throughput_passes_its_arguments_to_the_clock(monkeypatch):
+    seen = {}
+    monkeypatch.setattr(tp, "time_call", _recording_time_call(seen))
+    net = torch.nn.Linear(4, 3)
+    X, y = torch.randn(16, 4), torch.randint(0, 3, (16,))
+    tp.train_throughput(net, X, y, 1, steps=2, device="cpu:0", repeats=2, clock="cpu")
+    assert {k: seen[k] for k in ("device", "repeats", "warmup", "clock")} == {
+        "device": "cpu:0", "repeats": 2, "warmup": 1, "clock": "cpu"}
+
+
+def test_train_throughput_step_is_plain_sgd_with_lr_001(monkeypatch):
+    """One step with the default lr: w <- w - 0.01 * grad of the mean cross-entropy."""
+    monkeypatch.setattr(tp, "time_call",
+                        lambda fn, **kw: (fn(), np.full(kw["repeats"], 1.0))[1])
+    torch.manual_seed(0)
+    net = torch.nn.Linear(4, 3)
+    X, y = torch.randn(16, 4), torch.randint(0, 3, (16,))
+    ref = torch.nn.Linear(4, 3)
+    ref.load_state_dict(net.state_dict())
+    torch.nn.functional.cross_entropy(ref(X[:8]), y[:8]).backward()
+    expected = ref.weight.detach() - 0.01 * ref.weight.grad
+    tp.train_throughput(net, X, y, 8, steps=1)
+    torch.testing.assert_close(net.weight.detach(), expected, rtol=1e-6, atol=1e-7)
+
+
+def test_train_throughput_leaves_a_callers_gradient_tensor_alone(monkeypatch):
+    """Gradients are reset to None, not zeroed in place: a tensor held in .grad is not touched."""
+    monkeypatch.setattr(tp, "time_call",
+                        lambda fn, **kw: (fn(), np.full(kw["repeats"], 1.0))[1])
+    net = torch.nn.Linear(4, 3)
+    held = torch.full_like(net.weight, 7.0)
+    net.weight.grad = held
+    X, y = torch.randn(16, 4), torch.randint(0, 3, (16,))
+    tp.train_throughput(net, X, y, 8, steps=1, repeats=1)
+    assert torch.all(held == 7.0)
+    assert net.weight.grad is not held
+
+
+class _DtypeProbe(torch.nn.Module):
+    """A linear layer that records the dtype its forward computes in."""
+
+    def __init__(self):
+        super().__init__()
+        self.lin = torch.nn.Linear(4, 3)
+        self.seen = set()
+
+    def forward(self, x):
+        out = self.lin(x)
+        self.seen.add(out.dtype)
+        return out
+
+
+@pytest.mark.parametrize("autocast, computed", [(None, torch.float32),
+                                                (torch.bfloat16, torch.bfloat16),
+                                                (torch.float16, torch.float16)])
+def test_train_throughput_forward_runs_in_the_autocast_dtype(autocast, computed):
+    import warnings
+
+    net = _DtypeProbe()
+    X, y = torch.randn(8, 4), torch.randint(0, 3, (8,))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")          # no "autocast disabled" warning either
+        assert tp.train_throughput(net, X, y, 4, steps=1, autocast=autocast, repeats=1) > 0
+    assert net.seen == {computed}
+
+
+def test_train_throughput_accepts_an_indexed_cpu_device():
+    net = _DtypeProbe()
+    X, y = torch.randn(8, 4), torch.randint(0, 3, (8,))
+    assert tp.train_throughput(net, X, y, 4, steps=1, autocast=torch.bfloat16,
+                               device="cpu:0", repeats=1) > 0
+    assert net.seen == {torch.bfloat16}
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"batch_size": 0}, "batch_size must be an int >= 1, got 0"),
+    ({"batch_size": 2.0}, "batch_size must be an int >= 1, got 2.0"),
+    ({"batch_size": 4, "steps": 0}, "steps must be an int >= 1, got 0"),
+    ({"batch_size": 4, "steps": True}, "steps must be an int >= 1, got True"),
+])
+def test_train_throughput_refuses_bad_counts(kwargs, message):
+    X, y = torch.randn(8, 4), torch.randint(0, 3, (8,))
+    with pytest.raises(ValueError, match="^" + re.escape(message) + "$"):
+        tp.train_throughput(torch.nn.Linear(4, 3), X, y, **kwargs)
+
+
+def test_train_throughput_with_a_batch_of_one(monkeypatch):
+    monkeypatch.setattr(tp, "time_call",
+                        lambda fn, **kw: (fn(), np.full(kw["repeats"], 0.25))[1])
+    X, y = torch.randn(8, 4), torch.randint(0, 3, (8,))
+    assert tp.train_throughput(torch.nn.Linear(4, 3), X, y, 1, steps=2) == 1 * 2 / 0.25
+
+
+def test_stored_measurement_reads_the_repository_benchmarks_folder(tmp_path, monkeypatch):
+    """The file is <repository>/benchmarks/gpu/training_fast_<device>.json; default device cuda."""
+    import json
+
+    (tmp_path / "nnbook").mkdir()
+    (tmp_path / "benchmarks" / "gpu").mkdir(parents=True)
+    (tmp_path / "benchmarks" / "gpu" / "training_fast_cuda.json").write_text(
+        json.dumps({"device_name": "fake", "value": 1}))
+    (tmp_path / "benchmarks" / "gpu" / "training_fast_mps.json").write_text(
+        json.dumps({"device_name": "other"}))
+    monkeypatch.setattr(tp, "__file__", str(tmp_path / "nnbook" / "throughput.py"))
+    assert tp.stored_measurement() == {"device_name": "fake", "value": 1}
+    assert tp.stored_measurement("mps") == {"device_name": "other"}
+    assert tp.stored_measurement("xpu") is None
+
+
+
 def test_benchmark_script_runs_quick_on_the_cpu(tmp_path):
     """benchmarks/gpu_training_fast.py --quick writes a complete JSON (a few seconds)."""
     import json
