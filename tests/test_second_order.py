@@ -334,3 +334,279 @@ def test_model_objective_runs_the_same_on_numpy_and_torch():
                      so.lbfgs(f, theta0, 10, line_search="wolfe").losses))
     for a, b in zip(runs[0], runs[1], strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-6)
+
+
+# ---- traces, counts and defaults ------------------------------------------------------------
+
+class _Sphere:
+    """f(x) = |x|^2 / 2: gradient x, Hessian I."""
+
+    dim = 2
+
+    def value(self, x):
+        return 0.5 * float(x @ x)
+
+    def gradient(self, x):
+        return x + 0.0
+
+    def hessian(self, x):
+        return np.eye(2)
+
+
+def test_bfgs_trace_on_a_sphere_by_hand(backend):
+    # B = I: the first step -g lands on the minimum with t = 1 (one evaluation); there
+    # g = 0 <= tol = 0 (the default) stops the run
+    x0 = backend.asarray([0.3, 0.4])
+    tr = so.bfgs(_Sphere(), x0, 3)
+    np.testing.assert_array_equal(tr.path, [[0.3, 0.4], [0.0, 0.0]])
+    assert tr.path.dtype == np.float64
+    np.testing.assert_allclose(tr.losses, [0.125, 0.0], rtol=1e-15)
+    assert tr.grad_norms.dtype == np.float64
+    np.testing.assert_allclose(tr.grad_norms, [0.5, 0.0], rtol=1e-15)
+    assert tr.evaluations == 2
+    np.testing.assert_array_equal(tr.evaluations_at, [1, 2])
+    assert type(tr.x) is type(x0)
+    np.testing.assert_array_equal(to_numpy(tr.x), [0.0, 0.0])
+    assert to_numpy(x0).tolist() == [0.3, 0.4]          # x0 itself is left alone
+
+
+def test_lbfgs_trace_on_a_sphere_by_hand(backend):
+    # torch's first step is scaled by min(1, 1/|g|_1) = 1/7, the later ones are not: the
+    # pair (s, y = s) makes the two-loop product -g exactly, so the second step ends at 0,
+    # where g = 0 <= tol = 0 stops the run
+    x0 = backend.asarray([7.0, 0.0])
+    tr = so.lbfgs(_Sphere(), x0, 5)
+    np.testing.assert_array_equal(tr.path, [[7.0, 0.0], [6.0, 0.0], [0.0, 0.0]])
+    np.testing.assert_array_equal(tr.losses, [24.5, 18.0, 0.0])
+    assert tr.grad_norms.dtype == np.float64
+    np.testing.assert_array_equal(tr.grad_norms, [7.0, 6.0, 0.0])
+    assert tr.evaluations == 3
+    np.testing.assert_array_equal(tr.evaluations_at, [1, 2, 3])
+    assert type(tr.x) is type(x0)
+    np.testing.assert_array_equal(to_numpy(tr.x), [0.0, 0.0])
+    # lr = 1 is the default; lr = 0.5 halves the step
+    half = so.lbfgs(_Sphere(), x0, 1, lr=0.5)
+    np.testing.assert_array_equal(half.path[1], [6.5, 0.0])
+
+
+def test_lbfgs_zero_steps_is_the_start():
+    tr = so.lbfgs(_Sphere(), np.array([3.0, 4.0]), 0)
+    np.testing.assert_array_equal(tr.path, [[3.0, 4.0]])
+    np.testing.assert_array_equal(tr.grad_norms, [5.0])
+    assert tr.evaluations == 1
+
+
+def test_lbfgs_default_history_is_ten():
+    # 16 steps on a 20-d quadratic: from step 11 on, the eleventh-oldest pair is dropped
+    f = ls.Quadratic(np.diag(np.linspace(1.0, 100.0, 20)))
+    x0 = np.linspace(-1.0, 1.0, 20)
+    default = so.lbfgs(f, x0, 16)
+    np.testing.assert_array_equal(default.path, so.lbfgs(f, x0, 16, history=10).path)
+    assert not np.array_equal(default.path, so.lbfgs(f, x0, 16, history=11).path)
+
+
+def test_bfgs_second_and_third_steps_follow_the_scaled_update():
+    # after the first step B = (y.s / y.y) I (eq. 6.20), then the BFGS update (eq. 6.17);
+    # each later step goes along -B g (its length is the line search's)
+    q = ls.Quadratic(np.array([[3.0, 1.0], [1.0, 8.0]]))
+    tr = so.bfgs(q, np.array([1.0, -1.0]), 3)
+    P = tr.path
+    g = [q.gradient(p) for p in P]
+    s, y = P[1] - P[0], g[1] - g[0]
+    rho = 1.0 / (y @ s)
+    V = np.eye(2) - rho * np.outer(s, y)
+    B = V @ ((y @ s) / (y @ y) * np.eye(2)) @ V.T + rho * np.outer(s, s)
+    for k in (1, 2):
+        p, step = -B @ g[k], P[k + 1] - P[k]
+        assert abs(p[0] * step[1] - p[1] * step[0]) < 1e-10 * np.linalg.norm(p) * np.linalg.norm(step)
+        assert p @ step > 0
+        s, y = step, g[k + 1] - g[k]
+        rho = 1.0 / (y @ s)
+        V = np.eye(2) - rho * np.outer(s, y)
+        B = V @ B @ V.T + rho * np.outer(s, s)
+
+
+# ---- the Wolfe line search, on one-dimensional objectives built to hit each rule ---------
+
+class _Line:
+    """A 1-D objective from Python functions of the coordinate; g(0) = -1, so the first
+    BFGS or L-BFGS direction is +1 and trial t is the point x = t."""
+
+    dim = 1
+
+    def __init__(self, value, slope):
+        self.v, self.s = value, slope
+
+    def value(self, x):
+        return self.v(float(x[0]))
+
+    def gradient(self, x):
+        return np.array([self.s(float(x[0]))])
+
+
+def _flat_after(x):
+    return -1.0 if x == 0 else 0.0
+
+
+@pytest.mark.parametrize("method", ["bfgs", "lbfgs"])
+@pytest.mark.parametrize("value, slope, end, evaluations", [
+    # sufficient decrease met with equality at t = 1: accepted
+    (lambda x: 0.0 if x == 0 else -1e-4, _flat_after, 1.0, 2),
+    # a tiny increase is not a decrease: every halving fails, 50 trials, no step
+    (lambda x: 0.0 if x == 0 else 1e-5 * x, _flat_after, 0.0, 51),
+    # curvature met with equality (g.d = c2 g0.d): accepted
+    (lambda x: -x, lambda x: -1.0 if x == 0 else -0.9, 1.0, 2),
+    # too short at t = 1 (still steep): doubled to t = 2
+    (lambda x: -x, lambda x: -1.0 if x < 1.5 else 0.0, 2.0, 3),
+    # too short at 1, too long at 2: bisected to 1.5
+    (lambda x: -x if x <= 1.75 else 1.0, lambda x: -1.0 if x < 1.5 else 0.0, 1.5, 4),
+    # only t <= 2^-49 decreases: found at the 50th trial, the last one
+    (lambda x: -x if x <= 2.0 ** -49 else 1.0, _flat_after, 2.0 ** -49, 51),
+    # only t <= 2^-50 decreases: the 51st trial is not made
+    (lambda x: -x if x <= 2.0 ** -50 else 1.0, _flat_after, 0.0, 51),
+])
+def test_wolfe_line_search_rules(method, value, slope, end, evaluations):
+    f = _Line(value, slope)
+    if method == "bfgs":
+        tr = so.bfgs(f, np.array([0.0]), 1)
+    else:
+        tr = so.lbfgs(f, np.array([0.0]), 1, line_search="wolfe")
+    assert isinstance(tr, so.Trace)
+    np.testing.assert_array_equal(tr.path, [[0.0], [end]])
+    assert tr.evaluations == evaluations
+    np.testing.assert_array_equal(tr.evaluations_at, [1, evaluations])
+
+
+def test_lbfgs_without_line_search_takes_the_step_as_it_is():
+    # the same objective, no line search: the first step t = min(1, 1/|g|_1) = 1 is taken
+    # even though it raises f
+    f = _Line(lambda x: 0.0 if x == 0 else 1e-5 * x, _flat_after)
+    tr = so.lbfgs(f, np.array([0.0]), 1)
+    np.testing.assert_array_equal(tr.path, [[0.0], [1.0]])
+    np.testing.assert_allclose(tr.losses, [0.0, 1e-5])
+    assert tr.evaluations == 2
+
+
+# ---- Gauss–Newton and Levenberg–Marquardt: defaults and counts ---------------------------
+
+def _linear_problem():
+    A = np.array([[1.0, 2.0], [0.0, 1.0], [1.0, -1.0]])
+    b = np.array([1.0, 2.0, 0.5])
+    return (lambda x: A @ x - b), (lambda x: A), A, b
+
+
+def test_gauss_newton_losses_are_half_the_squared_residual():
+    residual, jacobian, A, b = _linear_problem()
+    tr = so.gauss_newton(residual, jacobian, np.zeros(2), 1)
+    x = np.linalg.lstsq(A, b, rcond=None)[0]
+    np.testing.assert_allclose(tr.losses, [0.5 * b @ b, 0.5 * np.sum((A @ x - b) ** 2)],
+                               rtol=1e-12)
+
+
+def test_levenberg_marquardt_defaults():
+    # on a linear least-squares problem every damped step lowers the loss: lambda starts
+    # at 1e-3 and is divided by the factor 10 after each accepted step
+    residual, jacobian, *_ = _linear_problem()
+    tr = so.levenberg_marquardt(residual, jacobian, np.zeros(2), 2)
+    np.testing.assert_allclose(tr.dampings, [1e-3, 1e-4], rtol=1e-12)
+    tr = so.levenberg_marquardt(residual, jacobian, np.zeros(2), 3, damping=1.0, factor=4.0)
+    np.testing.assert_allclose(tr.dampings, [1.0, 0.25, 0.0625], rtol=1e-12)
+    tr = so.gauss_newton(residual, jacobian, np.zeros(2), 3, damping=1.0, adaptive=True)
+    np.testing.assert_allclose(tr.dampings, [1.0, 0.1, 0.01], rtol=1e-12)
+    tr = so.gauss_newton(residual, jacobian, np.zeros(2), 3, damping=1.0, adaptive=True,
+                         factor=2.0)
+    np.testing.assert_allclose(tr.dampings, [1.0, 0.5, 0.25], rtol=1e-12)
+
+
+def test_levenberg_marquardt_gives_up_after_max_tries():
+    # a Jacobian of the wrong sign makes every step go uphill: each try costs one
+    # evaluation, 30 by default, then the run stops where it started
+    residual, wrong = (lambda x: x + 0.0), (lambda x: -np.eye(1))
+    for run, tries in [
+        (lambda **k: so.levenberg_marquardt(residual, wrong, np.ones(1), 2, **k), 30),
+        (lambda **k: so.gauss_newton(residual, wrong, np.ones(1), 2, damping=1.0,
+                                     adaptive=True, **k), 30),
+    ]:
+        tr = run()
+        assert tr.evaluations == 1 + tries
+        np.testing.assert_array_equal(tr.path, [[1.0], [1.0]])
+        assert run(max_tries=3).evaluations == 4
+
+
+# ---- Quickprop: the edge cases of the rules -------------------------------------------------
+
+def test_quickprop_step_edge_cases():
+    lr = 0.1
+    # Delta' < 0 and the slope changed sign with G' - G = 1: the secant step, no gradient term
+    np.testing.assert_allclose(so.quickprop_step(np.array([-0.5]), np.array([0.5]),
+                                                 np.array([-1.0]), lr), [0.5], rtol=1e-15)
+    # mu < 1: the secant step back is capped at mu |Delta'| (here 0.5, not 2/3)
+    np.testing.assert_allclose(so.quickprop_step(np.array([2.0]), np.array([-1.0]),
+                                                 np.array([1.0]), lr, mu=0.5), [-0.5],
+                               rtol=1e-15)
+    # G = 0 after a step: the secant says stay; no gradient term and no 0/0
+    with np.errstate(all="raise"):
+        got = so.quickprop_step(np.array([0.0]), np.array([-1.0]), np.array([1.0]), lr)
+    np.testing.assert_array_equal(got, [0.0])
+    # the default mu is Fahlman's 1.75: G < s G' gives the growth-limited step mu Delta'
+    np.testing.assert_allclose(so.quickprop_step(np.array([-0.9]), np.array([-1.0]),
+                                                 np.array([1.0]), lr), [1.75 + 0.09],
+                               rtol=1e-15)
+
+
+# ---- refusals, every message whole ------------------------------------------------------------
+
+_Q = ls.Quadratic.with_condition_number(10.0)
+_G = np.ones(2)
+_T = torch.ones(2, dtype=torch.float64)
+_MIX = ("arrays come from different libraries: array_api_compat.numpy and "
+        "array_api_compat.torch; move them to one backend first")
+_RES, _JAC, *_ = _linear_problem()
+
+
+@pytest.mark.parametrize("exc, msg, fn, args, kwargs", [
+    (TypeError, "jacobian must be callable, got int", so.gauss_newton, (_RES, 1, _G, 1), {}),
+    (TypeError, "jacobian must be callable, got str", so.gauss_newton, (_RES, "J", _G, 1), {}),
+    (TypeError, "x0 must be a NumPy array or torch.Tensor, got list", so.gauss_newton,
+     (_RES, _JAC, [0.0, 0.0], 1), {}),
+    (ValueError, "x0 must have 1 dimension(s), got shape (2, 1)", so.gauss_newton,
+     (lambda x: x, lambda x: np.eye(2), np.ones((2, 1)), 0), {}),
+    (TypeError, "residual(x0) must be a NumPy array or torch.Tensor, got list",
+     so.gauss_newton, (lambda x: [1.0, 2.0], _JAC, _G, 0), {}),
+    (ValueError, "residual(x0) must have 1 dimension(s), got shape (3, 1)", so.gauss_newton,
+     (lambda x: np.ones((3, 1)), _JAC, _G, 0), {}),
+    (TypeError, "jacobian(x0) must be a NumPy array or torch.Tensor, got list",
+     so.gauss_newton, (_RES, lambda x: [[1.0, 0.0]] * 3, _G, 0), {}),
+    (ValueError, "jacobian(x0) must have shape (3, 2), got (2, 3)", so.gauss_newton,
+     (_RES, lambda x: np.ones((2, 3)), _G, 0), {}),
+    (ValueError, "x0 must have shape (2,), got (3,)", so.bfgs, (_Q, np.ones(3), 1), {}),
+    (ValueError, "x0 must have shape (2,), got (3,)", so.lbfgs, (_Q, np.ones(3), 1), {}),
+    (ValueError, "tol must be a non-negative number, got -1.0", so.bfgs, (_Q, _G, 1),
+     {"tol": -1.0}),
+    (ValueError, "tol must be a non-negative number, got -1.0", so.lbfgs, (_Q, _G, 1),
+     {"tol": -1.0}),
+    (ValueError, "steps must be a non-negative int, got -1", so.lbfgs, (_Q, _G, -1), {}),
+    (TypeError, "steps must be a non-negative int, got 1.5 of type float", so.lbfgs,
+     (_Q, _G, 1.5), {}),
+    (ValueError, "lr must be a positive number, got 0.0", so.lbfgs, (_Q, _G, 1), {"lr": 0.0}),
+    (ValueError, "lr must be a positive number, got -1.0", so.lbfgs, (_Q, _G, 1),
+     {"lr": -1.0}),
+    (TypeError, "grad must be a NumPy array or torch.Tensor, got list", so.quickprop_step,
+     ([1.0, 1.0], _G, _G, 0.1), {}),
+    (TypeError, "prev_grad must be a NumPy array or torch.Tensor, got list",
+     so.quickprop_step, (_G, [1.0, 1.0], _G, 0.1), {}),
+    (TypeError, "prev_step must be a NumPy array or torch.Tensor, got list",
+     so.quickprop_step, (_G, _G, [1.0, 1.0], 0.1), {}),
+    (ValueError, "prev_grad must have the shape of grad (2,), got (3,)", so.quickprop_step,
+     (_G, np.ones(3), _G, 0.1), {}),
+    (TypeError, _MIX.replace("numpy", "@").replace("torch", "numpy").replace("@", "torch"),
+     so.quickprop_step, (_T, _G, _G, 0.1), {}),
+    (TypeError, _MIX, so.quickprop_step, (_G, _T, _G, 0.1), {}),
+    (TypeError, _MIX, so.quickprop_step, (_G, _G, _T, 0.1), {}),
+    (ValueError, "lr must be a positive number, got 0.0", so.quickprop_step,
+     (_G, _G, _G, 0.0), {}),
+    (ValueError, "lr must be a positive number, got -0.1", so.quickprop_step,
+     (_G, _G, _G, -0.1), {}),
+])
+def test_bad_inputs_are_refused_with_the_whole_message(exc, msg, fn, args, kwargs):
+    _raises(exc, msg, fn, *args, **kwargs)
