@@ -296,3 +296,13 @@ def test_a_forward_that_refuses_its_p_leaves_no_mask_behind():
         d(np.ones((2, 3)))
     dout = np.ones((2, 3))
     assert d.backward(dout) is dout
+
+
+def test_mask_drawn_in_numpy_goes_to_the_device_of_x():
+    """On a tensor that is not on the CPU (PyTorch's ``meta`` device stands in for an
+    accelerator on a CPU-only machine), the output and the cached mask live on x's device."""
+    x = torch.ones(2, 3, dtype=torch.float32, device="meta")
+    out, cache = dropout_forward(x, 0.5, rng=np.random.default_rng(0))
+    assert out.device == x.device and cache.device == x.device
+    assert out.dtype == torch.float32 and cache.dtype == torch.float32
+    assert tuple(out.shape) == (2, 3) and tuple(cache.shape) == (2, 3)
