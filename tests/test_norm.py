@@ -356,3 +356,272 @@ def test_backward_before_forward():
         name = type(layer).__name__
         _raises(RuntimeError, f"{name}.backward called before forward", layer.backward,
                 np.zeros((2, 2)))
+
+
+# ---------------------------------------------------------------- names, reprs, defaults
+
+def _rng():
+    return np.random.default_rng(0)
+
+
+@pytest.mark.parametrize("make, names", [
+    (lambda: norm.BatchNorm(3), ["gamma", "beta"]),
+    (lambda: norm.LayerNorm((2, 3)), ["gamma", "beta"]),
+    (lambda: norm.GroupNorm(2, 4), ["gamma", "beta"]),
+    (lambda: norm.WeightNormLinear(3, 2, rng=_rng()), ["g", "v", "b"]),
+    (lambda: norm.SpectralNormLinear(3, 2, rng=_rng()), ["W", "b"]),
+])
+def test_parameter_names(make, names):
+    layer = make()
+    assert [p.name for p in layer.parameters()] == names
+    assert [k for k, _ in layer.named_parameters()] == names
+
+
+@pytest.mark.parametrize("layer, text", [
+    (norm.BatchNorm(3), "BatchNorm(3, eps=1e-05, momentum=0.1, affine=True)"),
+    (norm.BatchNorm(3, affine=False), "BatchNorm(3, eps=1e-05, momentum=0.1, affine=False)"),
+    (norm.LayerNorm((2, 3)), "LayerNorm((2, 3), eps=1e-05, affine=True)"),
+    (norm.LayerNorm(4, elementwise_affine=False), "LayerNorm((4,), eps=1e-05, affine=False)"),
+    (norm.GroupNorm(2, 4, eps=0.25), "GroupNorm(2, 4, eps=0.25)"),
+    (norm.WeightNormLinear(3, 2, rng=_rng()), "WeightNormLinear(3, 2, bias=True)"),
+    (norm.WeightNormLinear(3, 2, rng=_rng(), bias=False), "WeightNormLinear(3, 2, bias=False)"),
+    (norm.SpectralNormLinear(3, 2, rng=_rng()),
+     "SpectralNormLinear(3, 2, bias=True, n_power_iterations=1)"),
+    (norm.SpectralNormLinear(3, 2, rng=_rng(), bias=False, n_power_iterations=2),
+     "SpectralNormLinear(3, 2, bias=False, n_power_iterations=2)"),
+])
+def test_repr(layer, text):
+    assert repr(layer) == text
+
+
+@pytest.mark.parametrize("make", [
+    lambda bk: norm.BatchNorm(3, backend=bk),
+    lambda bk: norm.LayerNorm(3, backend=bk),
+    lambda bk: norm.GroupNorm(1, 3, backend=bk),
+    lambda bk: norm.WeightNormLinear(3, 2, rng=_rng(), backend=bk),
+    lambda bk: norm.SpectralNormLinear(3, 2, rng=_rng(), backend=bk),
+])
+def test_constructor_backend_places_the_parameters(make):
+    bk = nb.Backend("torch", "cpu", "float32")
+    layer = make(bk)
+    assert layer.backend == bk
+    for p in layer.parameters():
+        assert isinstance(p.data, torch.Tensor) and p.data.dtype == torch.float32
+    out = layer.forward(torch.ones((2, 3), dtype=torch.float32))
+    assert isinstance(out, torch.Tensor) and out.dtype == torch.float32
+
+
+@pytest.mark.parametrize("make", [
+    lambda: norm.BatchNorm(3),
+    lambda: norm.SpectralNormLinear(3, 2, rng=_rng()),
+])
+@pytest.mark.parametrize("lib", ["numpy", "torch"])
+def test_to_moves_parameters_and_buffers_to_the_dtype(make, lib):
+    layer = make().to(lib, dtype="float32")
+    assert layer.backend == nb.Backend(lib, "cpu", "float32")
+    arrays = [p.data for p in layer.parameters()] + [getattr(layer, b) for b in layer._buffers]
+    for a in arrays:
+        assert nb.backend.library(a) == lib and nb.backend.dtype_name(a) == "float32"
+    x = layer.backend.asarray(np.ones((2, 3)))
+    assert nb.backend.dtype_name(layer.forward(x)) == "float32"
+
+
+def test_to_refuses_a_device_numpy_does_not_have():
+    _raises(ValueError, "device must be None or 'cpu' for NumPy, got 'cuda'",
+            norm.BatchNorm(3).to, "numpy", device="cuda")
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda: norm.LayerNorm((2, 0)), "normalized_shape[1] must be a positive int, got 0"),
+    (lambda: norm.LayerNorm(0), "normalized_shape[0] must be a positive int, got 0"),
+    (lambda: norm.GroupNorm(0, 4), "num_groups must be a positive int, got 0"),
+    (lambda: norm.GroupNorm(1, 0), "num_channels must be a positive int, got 0"),
+    (lambda: norm.WeightNormLinear(0, 2, rng=_rng()), "in_features must be a positive int, got 0"),
+    (lambda: norm.WeightNormLinear(2, 0, rng=_rng()),
+     "out_features must be a positive int, got 0"),
+    (lambda: norm.SpectralNormLinear(0, 2, rng=_rng()),
+     "in_features must be a positive int, got 0"),
+    (lambda: norm.SpectralNormLinear(2, 0, rng=_rng()),
+     "out_features must be a positive int, got 0"),
+])
+def test_sizes_below_one_are_refused(make, message):
+    _raises(ValueError, message, make)
+
+
+def test_sizes_of_one_are_fine():
+    x = np.arange(3.0).reshape(3, 1)
+    np.testing.assert_allclose(norm.LayerNorm(1).forward(x), np.zeros((3, 1)))
+    np.testing.assert_allclose(norm.GroupNorm(1, 1).forward(np.arange(6.0).reshape(3, 1, 2)),
+                               np.tile([-1.0, 1.0], (3, 1, 1)) / np.sqrt(1 + 4e-5),
+                               rtol=1e-12)
+    for cls in (norm.WeightNormLinear, norm.SpectralNormLinear):
+        assert cls(1, 1, rng=_rng()).forward(x).shape == (3, 1)
+
+
+def test_layernorm_takes_a_numpy_integer_as_the_shape():
+    layer = norm.LayerNorm(np.int64(3))
+    assert layer.normalized_shape == (3,) and layer.gamma.shape == (3,)
+
+
+def test_groupnorm_refuses_a_1d_input_naming_the_shape():
+    _raises(ValueError, "x must have shape (N, 4) or (N, 4, ...), got (3,)",
+            norm.GroupNorm(2, 4).forward, np.zeros(3))
+
+
+# ---------------------------------------------------------------- eps reaches every step
+
+EPS = 0.5      # large, so that a step that falls back to the default 1e-5 shows
+
+
+def test_batchnorm_with_a_large_eps_matches_torch():
+    rng = np.random.default_rng(20)
+    ours = norm.BatchNorm(3, eps=EPS)
+    theirs = torch.nn.BatchNorm1d(3, eps=EPS, dtype=torch.float64)
+    _run_steps(ours, theirs, [(4, 3, 2)] * 3, rng, ["train", "eval", "train"])
+
+
+def test_layernorm_with_a_large_eps_matches_torch():
+    rng = np.random.default_rng(21)
+    ours = norm.LayerNorm(4, eps=EPS)
+    theirs = torch.nn.LayerNorm(4, eps=EPS, dtype=torch.float64)
+    _run_steps(ours, theirs, [(3, 4)] * 2, rng, ["train", "eval"])
+
+
+def test_groupnorm_with_a_large_eps_matches_torch():
+    rng = np.random.default_rng(22)
+    ours = norm.GroupNorm(2, 4, eps=EPS)
+    theirs = torch.nn.GroupNorm(2, 4, eps=EPS, dtype=torch.float64)
+    _run_steps(ours, theirs, [(3, 4, 2)] * 2, rng, ["train", "eval"])
+
+
+def test_functional_defaults_are_torchs():
+    rng = np.random.default_rng(23)
+    x = rng.normal(size=(2, 3, 4))
+    ones, zeros = np.ones(4), np.zeros(4)
+    out, _ = norm.layernorm_forward(x, ones, zeros)            # the last axis, eps 1e-5
+    ref = torch.nn.functional.layer_norm(t64(x), (4,), eps=1e-5).numpy()
+    np.testing.assert_allclose(out, ref, rtol=1e-12, atol=1e-13)
+    x = 1e-3 * rng.normal(size=(2, 4, 3))                       # variance ~ eps shows eps
+    out, _ = norm.groupnorm_forward(x, ones, zeros, 2)
+    ref = torch.nn.functional.group_norm(t64(x), 2, eps=1e-5).numpy()
+    np.testing.assert_allclose(out, ref, rtol=1e-12, atol=1e-13)
+    out, _ = norm.layernorm_forward(x, 1.0, 0.0)
+    ref = torch.nn.functional.layer_norm(t64(x), (3,), eps=1e-5).numpy()
+    np.testing.assert_allclose(out, ref, rtol=1e-12, atol=1e-13)
+
+
+# ---------------------------------------------------------------- without affine / bias
+
+def test_layernorm_without_affine_matches_torch():
+    rng = np.random.default_rng(24)
+    ours = norm.LayerNorm((2, 3), elementwise_affine=False)
+    assert ours.parameters() == [] and ours.gamma is None and ours.beta is None
+    theirs = torch.nn.LayerNorm((2, 3), elementwise_affine=False, dtype=torch.float64)
+    _run_steps(ours, theirs, [(4, 2, 3)] * 2, rng, ["train", "eval"])
+
+
+def test_groupnorm_without_affine_keeps_the_input_dtype():
+    bk = nb.Backend("numpy", dtype="float32")
+    layer = norm.GroupNorm(2, 4, affine=False, backend=bk)
+    x = np.random.default_rng(25).normal(size=(3, 4, 2)).astype(np.float32)
+    out = layer.forward(x)
+    assert out.dtype == np.float32
+    ref = torch.nn.functional.group_norm(torch.as_tensor(x), 2).numpy()
+    np.testing.assert_allclose(out, ref, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("cls", [norm.WeightNormLinear, norm.SpectralNormLinear])
+def test_linear_layers_without_bias(cls):
+    rng = np.random.default_rng(26)
+    layer = cls(3, 2, rng=np.random.default_rng(0), bias=False)
+    assert layer.b is None and [p.name for p in layer.parameters()] != []
+    layer.eval()
+    x = rng.normal(size=(4, 3))
+    W = layer.weight if cls is norm.WeightNormLinear else layer.W.data / layer.sigma()
+    np.testing.assert_allclose(layer.forward(x), x @ W.T, rtol=1e-12)
+    assert all(p.name != "b" for p in layer.parameters())
+
+
+@pytest.mark.parametrize("cls", [norm.WeightNormLinear, norm.SpectralNormLinear])
+def test_linear_layers_skip_the_input_gradient_when_asked(cls):
+    layer = cls(3, 2, rng=np.random.default_rng(0))
+    x = np.random.default_rng(27).normal(size=(4, 3))
+    layer.forward(x)
+    assert layer.backward(np.ones((4, 2)), input_grad=False) is None
+    assert layer.b.grad.tolist() == [4.0, 4.0]
+    layer.forward(x)
+    assert layer.backward(np.ones((4, 2))).shape == (4, 3)
+
+
+# ---------------------------------------------------------------- batch statistics
+
+def test_batchnorm_trains_on_two_values_per_channel():
+    """Two samples are enough: the unbiased running variance uses m / (m - 1) = 2."""
+    layer = norm.BatchNorm(2, momentum=1.0)
+    x = np.array([[1.0, 5.0], [3.0, 9.0]])
+    out = layer.forward(x)
+    # deviations +-1 and +-2 from the means 2 and 7; biased variances 1 and 4
+    scale = np.array([1 / np.sqrt(1 + 1e-5), 2 / np.sqrt(4 + 1e-5)])
+    np.testing.assert_allclose(out, [[-1, -1], [1, 1]] * scale, rtol=1e-12)
+    np.testing.assert_allclose(layer.running_mean, [2.0, 7.0], rtol=1e-14)
+    np.testing.assert_allclose(layer.running_var, [2.0, 8.0], rtol=1e-14)
+
+
+# ---------------------------------------------------------------- power iteration
+
+def test_power_iteration_default_is_one_step():
+    rng = np.random.default_rng(28)
+    W = 1e-3 * rng.normal(size=(3, 4))                   # norms well below 1
+    u0, v0 = rng.normal(size=3), rng.normal(size=4)
+    u, v, sigma = norm.power_iteration(W, u0, v0)
+    u_ref = W @ v0 / np.linalg.norm(W @ v0)
+    v_ref = W.T @ u_ref / np.linalg.norm(W.T @ u_ref)
+    np.testing.assert_allclose(u, u_ref, rtol=1e-12)
+    np.testing.assert_allclose(v, v_ref, rtol=1e-12)
+    np.testing.assert_allclose(sigma, u_ref @ W @ v_ref, rtol=1e-12)
+
+
+def test_power_iteration_floors_the_norms_at_eps():
+    W = np.zeros((2, 3))
+    u, v, sigma = norm.power_iteration(W, np.ones(2), np.ones(3), 2)
+    assert u.tolist() == [0.0, 0.0] and v.tolist() == [0.0, 0.0, 0.0] and float(sigma) == 0.0
+    W = np.array([[0.3, 0.0], [0.0, 0.1]])
+    u, v, sigma = norm.power_iteration(W, np.array([1.0, 0.0]), np.array([1.0, 0.0]), 1, eps=2.0)
+    np.testing.assert_allclose(u, [0.15, 0.0], rtol=1e-14)        # |W v| = 0.3 < eps = 2
+    np.testing.assert_allclose(v, [0.0225, 0.0], rtol=1e-14)      # |W^T u| = 0.045
+
+
+def test_spectral_norm_start_is_15_iterations_from_the_rng():
+    """u, v drawn from rng after W and b (u first), then 15 power iterations."""
+    for eps in (1e-12, 10.0):
+        layer = norm.SpectralNormLinear(4, 3, rng=np.random.default_rng(5), eps=eps)
+        rng = np.random.default_rng(5)
+        W = nb.init.uniform_fan_in((3, 4), 4, 3, rng)
+        nb.init.uniform_fan_in((3,), 4, 3, rng)
+        u0, v0 = rng.standard_normal(3), rng.standard_normal(4)
+        u0, v0 = u0 / max(np.linalg.norm(u0), eps), v0 / max(np.linalg.norm(v0), eps)
+        u, v, _ = norm.power_iteration(W, u0, v0, 15, eps)
+        np.testing.assert_array_equal(layer.W.data, W)
+        np.testing.assert_allclose(layer.u, u, rtol=1e-14)
+        np.testing.assert_allclose(layer.v, v, rtol=1e-14)
+        assert layer.eps == eps
+
+
+def test_spectral_norm_forward_floors_the_power_iteration_at_eps():
+    eps = 10.0        # above every norm: u = W v / eps, v = W^T u / eps
+    layer = norm.SpectralNormLinear(4, 3, rng=np.random.default_rng(6), eps=eps)
+    u, v = layer.u.copy(), layer.v.copy()
+    x = np.random.default_rng(7).normal(size=(2, 4))
+    out = layer.forward(x)
+    u1 = layer.W.data @ v / eps
+    v1 = layer.W.data.T @ u1 / eps
+    np.testing.assert_allclose(layer.u, u1, rtol=1e-13)
+    np.testing.assert_allclose(layer.v, v1, rtol=1e-13)
+    sigma = u1 @ layer.W.data @ v1
+    np.testing.assert_allclose(out, x @ (layer.W.data / sigma).T + layer.b.data, rtol=1e-12)
+    assert np.isfinite(u).all()
+
+
+def test_spectral_norm_of_a_zero_weight_has_zero_vectors():
+    layer = norm.SpectralNormLinear(3, 2, rng=_rng(), init=lambda shape, *a: np.zeros(shape))
+    assert layer.u.tolist() == [0.0, 0.0] and layer.v.tolist() == [0.0, 0.0, 0.0]

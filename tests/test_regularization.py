@@ -296,3 +296,109 @@ def test_sgdw_refuses_a_negative_decay():
     with pytest.raises(ValueError, match=whole("weight_decay must be a non-negative number, "
                                                "got -1.0")):
         SGDW([p], lr=0.1, weight_decay=-1.0)
+
+
+# ---------------------------------------------------------------- which parameters count as weights
+
+class _Odd(nb.layers.Module):
+    """A module with a 1-d parameter named "W", a 2-d one named "K" and a 1-d bias."""
+
+    def __init__(self):
+        self.W = Parameter(np.ones(3), "W")
+        self.K = Parameter(np.ones((2, 3)), "K")
+        self.b = Parameter(np.ones(3), "b")
+
+
+def test_weights_go_by_the_name_w_or_by_two_dimensions():
+    assert [p.name for p in weights(_Odd())] == ["W", "K"]
+
+
+def test_weights_of_a_weight_norm_layer_are_the_directions():
+    layer = nb.norm.WeightNormLinear(3, 2, rng=np.random.default_rng(0))
+    assert [p.name for p in weights(layer)] == ["g", "v"]
+
+
+def test_add_l2_grad_refuses_a_negative_strength():
+    p = Parameter(np.ones(2), "W")
+    with pytest.raises(ValueError, match=whole("lam must be a non-negative number, got -0.5")):
+        add_l2_grad([p], -0.5)
+    add_l2_grad([p], 0)
+    np.testing.assert_array_equal(p.grad, [0.0, 0.0])
+
+
+def test_sgdw_default_has_no_decay():
+    """Without weight_decay SGDW is plain momentum SGD."""
+    rng = np.random.default_rng(3)
+    theta0, grads = rng.normal(size=(4,)), rng.normal(size=(3, 4))
+    res = []
+    for cls in (nb.SGD, SGDW):
+        p = Parameter(theta0.copy(), "W")
+        opt = cls([p], lr=0.1, momentum=0.5)
+        for g in grads:
+            p.grad = g.copy()
+            opt.step()
+        res.append(p.data)
+    np.testing.assert_array_equal(res[0], res[1])
+    assert SGDW([Parameter(theta0.copy(), "W")], lr=0.1).decay == 0.0
+
+
+def test_error_curves_names_a_set_that_does_not_fit():
+    X, y = _data()
+    net = _net()
+    curves = ErrorCurves(X[:, :3], y, X, y)
+    with pytest.raises(ValueError, match=whole(
+            "X does not fit the model: x must have shape (N, 4), got (60, 3)")):
+        curves(1, net)
+    assert curves.val_loss == []
+
+
+# ---------------------------------------------------------------- stratified_indices
+
+def test_stratified_two_parts_and_exact_fractions():
+    from fractions import Fraction
+
+    y = np.repeat(np.arange(2), [6, 4])
+    for fractions in ([0.5, 0.5], [Fraction(1, 2), Fraction(1, 2)]):
+        parts = stratified_indices(y, fractions, rng=np.random.default_rng(0))
+        assert [np.bincount(y[p], minlength=2).tolist() for p in parts] == [[3, 2], [3, 2]]
+
+
+@pytest.mark.parametrize("fractions, sizes", [
+    # exact 2, 3.5, 4.5: one index left over, it goes to the first of the two largest remainders
+    ([0.2, 0.35, 0.45], [2, 4, 4]),
+    # exact 6.2, 3.8: the larger remainder wins, not the larger part
+    ([0.62, 0.38], [6, 4]),
+    # exact 0.7, 0.7, 2.8, 2.8 of 7: three left over, ties go to the earlier part
+    ([0.1, 0.1, 0.4, 0.4], [1, 0, 3, 3]),
+])
+def test_stratified_sizes_follow_the_largest_remainder_rule(fractions, sizes):
+    n = sum(sizes)
+    y = np.zeros(n, dtype=np.int64)
+    parts = stratified_indices(y, fractions, rng=np.random.default_rng(0))
+    assert [len(p) for p in parts] == sizes
+    assert sorted(np.concatenate(parts).tolist()) == list(range(n))
+
+
+@pytest.mark.parametrize("fractions", [
+    [1.5, -0.5],
+    [1.0, 0.0],
+    [[0.25, 0.25], [0.25, 0.25]],
+    [1.0],
+])
+def test_stratified_refuses_bad_fractions(fractions):
+    y = np.arange(8) % 2
+    with pytest.raises(ValueError, match=whole(
+            f"fractions must be at least 2 positive numbers summing to 1, got {fractions}")):
+        stratified_indices(y, fractions, rng=np.random.default_rng(0))
+
+
+@pytest.mark.parametrize("test_fraction, message", [
+    (0, "test_fraction must lie in (0, 1), got 0.0"),
+    (1, "test_fraction must lie in (0, 1), got 1.0"),
+    (-0.1, "test_fraction must lie in (0, 1), got -0.1"),
+])
+def test_split_refuses_a_test_fraction_outside_the_open_interval(test_fraction, message):
+    X, y = np.zeros((10, 2)), np.arange(10) % 2
+    with pytest.raises(ValueError, match=whole(message)):
+        train_val_test_split(X, y, val_fraction=0.2, test_fraction=test_fraction,
+                             rng=np.random.default_rng(0))
