@@ -610,3 +610,42 @@ _RES, _JAC, *_ = _linear_problem()
 ])
 def test_bad_inputs_are_refused_with_the_whole_message(exc, msg, fn, args, kwargs):
     _raises(exc, msg, fn, *args, **kwargs)
+
+
+def test_quickprop_at_the_shrink_threshold_takes_the_secant_step():
+    # G = s G' exactly, s = mu / (1 + mu): not "too big", so the secant step
+    # Delta' G / (G' - G) is taken (mu Delta' in exact arithmetic, not in floating point)
+    mu, lr = 1.75, 1e-300
+    s = mu / (1 + mu)
+    prev_grad, prev_step = np.array([-5.0, 5.0]), np.array([1.0, -1.0])
+    grad = s * prev_grad
+    expected = prev_step * grad / (prev_grad - grad) - lr * grad
+    got = so.quickprop_step(grad, prev_grad, prev_step, lr, mu)
+    np.testing.assert_array_equal(got, expected)
+    assert np.all(got != mu * prev_step)
+
+
+def _tiny_pair(x):
+    # from x = 0 the first step is s = 1e-10 and the gradient changes by y = 1 exactly,
+    # so y.s = 1e-10: on the threshold, the pair is not used
+    return -1e-10 if x == 0 else (1.0 - 1e-10 if x == 1e-10 else 0.0)
+
+
+def test_pairs_with_y_dot_s_at_the_threshold_are_dropped():
+    f = _Line(lambda x: 0.0 if x == 0 else (-1.0 if x == 1e-10 else -2.0), _tiny_pair)
+    end = 1e-10 - (1.0 - 1e-10)                       # the second step is -g: B is still I
+    for tr in (so.bfgs(f, np.array([0.0]), 2), so.lbfgs(f, np.array([0.0]), 2)):
+        np.testing.assert_array_equal(tr.path, [[0.0], [1e-10], [end]])
+
+
+def test_model_objective_checks_theta():
+    rng = np.random.default_rng(0)
+    X, y = nb.data.moons(10, rng=rng)
+    model = nb.mlp([2, 3, 2], "tanh", rng=rng)
+    f = so.ModelObjective(model, nb.CrossEntropyLoss(), X, y)
+    assert f.dim == 17 == f.x0().shape[0]
+    for method in (f.value, f.gradient, f.hessian):
+        _raises(ValueError, "theta must have shape (17), got (3,)", method, np.ones(3))
+        _raises(TypeError, "theta must be a NumPy array or torch.Tensor, got list", method,
+                [0.0] * 17)
+    _raises(ValueError, "x0 must have shape (17,), got (3,)", so.lbfgs, f, np.ones(3), 1)
