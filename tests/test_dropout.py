@@ -299,10 +299,15 @@ def test_a_forward_that_refuses_its_p_leaves_no_mask_behind():
 
 
 def test_mask_drawn_in_numpy_goes_to_the_device_of_x():
-    """On a tensor that is not on the CPU (PyTorch's ``meta`` device stands in for an
-    accelerator on a CPU-only machine), the output and the cached mask live on x's device."""
-    x = torch.ones(2, 3, dtype=torch.float32, device="meta")
-    out, cache = dropout_forward(x, 0.5, rng=np.random.default_rng(0))
-    assert out.device == x.device and cache.device == x.device
-    assert out.dtype == torch.float32 and cache.dtype == torch.float32
-    assert tuple(out.shape) == (2, 3) and tuple(cache.shape) == (2, 3)
+    """The keep mask is moved onto x's device. PyTorch's ``meta`` device stands in for an
+    accelerator on a CPU-only machine (the helper is called directly: arithmetic on ``meta``
+    tensors costs seconds of one-time set-up)."""
+    from nnbook.dropout import _to_device
+
+    keep = dropout_mask((2, 3), 0.5, np.random.default_rng(0))
+    for x in (torch.ones(2, 3, device="meta"), torch.ones(2, 3, dtype=torch.float64)):
+        moved = _to_device(keep, x)
+        assert isinstance(moved, torch.Tensor) and moved.device == x.device
+        assert moved.dtype == torch.bool and tuple(moved.shape) == (2, 3)
+    np.testing.assert_array_equal(_to_device(keep, torch.ones(2, 3)).numpy(), keep)
+    assert type(_to_device(keep, np.ones((2, 3)))) is np.ndarray
