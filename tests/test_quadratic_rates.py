@@ -187,3 +187,52 @@ def test_bad_arguments_refused_with_their_names(call, exc, msg):
 
 def test_tail_of_one_is_the_whole_run():
     assert qr.measured_rate([1.0, 0.5, 0.25, 0.125], tail=1.0) == pytest.approx(0.5)
+
+
+def test_descend_defaults_are_plain_gradient_descent():
+    A = np.array([[3.0, 1.0], [1.0, 2.0]])
+    x0 = np.array([1.0, -2.0])
+    path = qr.descend(A, [1, -2], 0.1, 5)
+    assert path.shape == (6, 2) and path.dtype == np.float64
+    M = np.eye(2) - 0.1 * A
+    np.testing.assert_allclose(path, [np.linalg.matrix_power(M, k) @ x0 for k in range(6)],
+                               rtol=1e-13)
+    np.testing.assert_array_equal(qr.descend(A, x0, 0.1, 0), [x0])
+
+
+def test_descend_diverges_to_inf_without_warnings():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        path = qr.descend(np.diag([1.0, 1e3]), [1.0, 1.0], 1.0, 400, momentum=0.5)
+    assert np.isinf(path[200:, 1]).any() or np.isnan(path[-1, 1])
+
+
+@pytest.mark.parametrize("call, exc, msg", [
+    (lambda: qr.descend(np.ones(3), np.ones(3), 0.1, 5), ValueError,
+     "A must be a square (d, d) matrix, got shape (3,)"),
+    (lambda: qr.descend(np.ones((2, 3)), np.ones(2), 0.1, 5), ValueError,
+     "A must be a square (d, d) matrix, got shape (2, 3)"),
+    (lambda: qr.descend(np.ones((3, 2)), np.ones(3), 0.1, 5), ValueError,
+     "A must be a square (d, d) matrix, got shape (3, 2)"),
+    (lambda: qr.descend(np.ones((1, 2, 2)), np.ones(2), 0.1, 5), ValueError,
+     "A must be a square (d, d) matrix, got shape (1, 2, 2)"),
+    (lambda: qr.descend(np.eye(2), np.ones((2, 1)), 0.1, 5), ValueError,
+     "x0 must have shape (2,), got (2, 1)"),
+    (lambda: qr.descend(np.eye(2), np.ones(2), 0.0, 5), ValueError,
+     "lr must be a positive number, got 0.0"),
+    (lambda: qr.descend(np.eye(2), np.ones(2), -0.1, 5), ValueError,
+     "lr must be a positive number, got -0.1"),
+    (lambda: qr.descend(np.eye(2), np.ones(2), 0.1, -1), ValueError,
+     "steps must be a non-negative int, got -1"),
+    (lambda: qr.descend(np.eye(2), np.ones(2), 0.1, 2.5), TypeError,
+     "steps must be a non-negative int, got 2.5 of type float"),
+    (lambda: qr.descend(np.eye(2), np.ones(2), 0.1, 5, momentum=1.0), ValueError,
+     "momentum must lie in [0, 1), got 1.0"),
+    (lambda: qr.descend(np.eye(2), np.ones(2), 0.1, 5, momentum=-0.1), ValueError,
+     "momentum must lie in [0, 1), got -0.1"),
+])
+def test_descend_refusals(call, exc, msg):
+    with pytest.raises(exc, match="^" + re.escape(msg) + "$"):
+        call()

@@ -350,7 +350,7 @@ class _Sphere:
         return x + 0.0
 
     def hessian(self, x):
-        return np.eye(2)
+        return _like(np.eye(2), x)
 
 
 def test_bfgs_trace_on_a_sphere_by_hand(backend):
@@ -649,3 +649,138 @@ def test_model_objective_checks_theta():
         _raises(TypeError, "theta must be a NumPy array or torch.Tensor, got list", method,
                 [0.0] * 17)
     _raises(ValueError, "x0 must have shape (17,), got (3,)", so.lbfgs, f, np.ones(3), 1)
+
+
+# ---- Newton's method: counts, defaults and stopping ------------------------------------------
+
+class _Flat(_Sphere):
+    """Gradient x and Hessian I, but a constant value: no step ever lowers it."""
+
+    def value(self, x):
+        return 0.0
+
+
+def test_newton_trace_on_a_sphere_by_hand(backend):
+    x0 = backend.asarray([3.0, 4.0])
+    tr = so.newton(_Sphere(), x0, 3)
+    np.testing.assert_array_equal(tr.path, [[3.0, 4.0], [0.0, 0.0]])
+    np.testing.assert_array_equal(tr.losses, [12.5, 0.0])
+    np.testing.assert_array_equal(tr.grad_norms, [5.0, 0.0])
+    assert tr.grad_norms.dtype == np.float64
+    assert tr.evaluations == 2 and tr.dampings == [0.0]
+    np.testing.assert_array_equal(tr.evaluations_at, [1, 2])
+    assert type(tr.x) is type(x0)
+    assert to_numpy(x0).tolist() == [3.0, 4.0]
+
+
+def test_newton_fixed_damping_and_tol():
+    # p = -x / (1 + lambda): with lambda = 1 every step halves x; the run stops at the
+    # first point with |g| <= tol (equality included)
+    tr = so.newton(_Sphere(), np.array([3.0, 4.0]), 10, damping=1.0, tol=1.25)
+    np.testing.assert_array_equal(tr.grad_norms, [5.0, 2.5, 1.25])
+    assert tr.dampings == [1.0, 1.0] and tr.evaluations == 3
+
+
+def test_newton_adaptive_divides_lambda_by_the_factor():
+    x0 = np.array([3.0, 4.0])
+    tr = so.newton(_Sphere(), x0, 2, damping=1.0, adaptive=True)
+    np.testing.assert_allclose(tr.dampings, [1.0, 0.1], rtol=1e-15)
+    np.testing.assert_allclose(tr.path, [x0, x0 / 2, x0 / 2 * (0.1 / 1.1)], rtol=1e-14)
+    assert tr.evaluations == 3
+    tr = so.newton(_Sphere(), x0, 2, damping=1.0, adaptive=True, factor=2.0)
+    np.testing.assert_allclose(tr.dampings, [1.0, 0.5], rtol=1e-15)
+    np.testing.assert_allclose(tr.path[-1], x0 / 2 / 3, rtol=1e-14)
+
+
+def test_newton_adaptive_gives_up_after_max_tries():
+    tr = so.newton(_Flat(), np.array([3.0, 4.0]), 5, damping=1.0, adaptive=True)
+    assert tr.evaluations == 31 and tr.dampings == []
+    np.testing.assert_array_equal(tr.path, [[3.0, 4.0], [3.0, 4.0]])
+    assert so.newton(_Flat(), np.array([3.0, 4.0]), 5, damping=1.0, adaptive=True,
+                     max_tries=2).evaluations == 3
+
+
+def test_newton_adaptive_raises_lambda_past_a_singular_matrix():
+    # H = -I: H + lambda I is singular at lambda = 1, which costs no evaluation; at
+    # lambda = 10 the step x / 9 points away from the maximum at 0 and lowers f
+    class Cap(_Sphere):
+        def value(self, x):
+            return -0.5 * float(x @ x)
+
+        def gradient(self, x):
+            return -x
+
+        def hessian(self, x):
+            return -np.eye(2)
+
+    tr = so.newton(Cap(), np.array([0.9, 0.0]), 1, damping=1.0, adaptive=True)
+    assert tr.dampings == [10.0] and tr.evaluations == 2
+    np.testing.assert_allclose(tr.path[-1], [1.0, 0.0], rtol=1e-14)
+
+
+def test_newton_steps_keep_the_dtype(backend):
+    H = np.array([[2.0, 0.5], [0.5, 1.0]])
+    g = np.array([1.0, -1.0])
+    for lib in (np, torch):
+        g32, H32 = lib.asarray(g.astype(np.float32)), lib.asarray(H.astype(np.float32))
+        for step in (so.newton_step, so.saddle_free_step):
+            p = step(g32, H32, 0.5)
+            assert p.dtype == g32.dtype and type(p) is type(g32)
+            np.testing.assert_allclose(to_numpy(p), -np.linalg.solve(H + 0.5 * np.eye(2), g),
+                                       rtol=1e-6)
+
+
+@pytest.mark.parametrize("exc, msg, fn, args, kwargs", [
+    (TypeError, "gradient must be a NumPy array or torch.Tensor, got list", so.newton_step,
+     ([1.0], np.eye(1)), {}),
+    (TypeError, "hessian must be a NumPy array or torch.Tensor, got list", so.newton_step,
+     (np.ones(1), [[1.0]]), {}),
+    (ValueError, "gradient must have shape (..., d), got ()", so.newton_step,
+     (np.array(1.0), np.eye(1)), {}),
+    (ValueError, "gradient must have shape (..., d), got ()", so.saddle_free_step,
+     (np.array(1.0), np.eye(1)), {}),
+    (ValueError, "hessian must have shape (2, 2), got (2,)", so.saddle_free_step,
+     (np.ones(2), np.ones(2)), {}),
+    (TypeError, "gradient and hessian must come from one array library", so.newton_step,
+     (np.ones(2), torch.eye(2, dtype=torch.float64)), {}),
+    (TypeError, "gradient and hessian must come from one array library", so.saddle_free_step,
+     (torch.ones(2, dtype=torch.float64), np.eye(2)), {}),
+    (ValueError, "damping must be a non-negative number, got -1.0", so.saddle_free_step,
+     (np.ones(2), np.eye(2), -1.0), {}),
+    (ValueError, "the matrix H + damping * I is singular: increase damping", so.newton_step,
+     (torch.ones(2, dtype=torch.float64), torch.zeros(2, 2, dtype=torch.float64)), {}),
+    (ValueError, "steps must be a non-negative int, got -1", so.newton,
+     (_Sphere(), np.ones(2), -1), {}),
+    (ValueError, "damping must be a non-negative number, got -1.0", so.newton,
+     (_Sphere(), np.ones(2), 1), {"damping": -1.0}),
+    (ValueError, "factor must lie in (1, inf), got 1.0", so.newton,
+     (_Sphere(), np.ones(2), 1), {"factor": 1.0}),
+    (ValueError, "tol must be a non-negative number, got -1.0", so.newton,
+     (_Sphere(), np.ones(2), 1), {"tol": -1.0}),
+    (ValueError, "max_tries must be a positive int, got 0", so.newton,
+     (_Sphere(), np.ones(2), 1), {"max_tries": 0}),
+    (TypeError, "x0 must be a NumPy array or torch.Tensor, got list", so.newton,
+     (_Sphere(), [1.0, 1.0], 1), {}),
+    (ValueError, "x0 must have 1 dimension(s), got shape (2, 1)", so.bfgs,
+     (_Sphere(), np.ones((2, 1)), 1), {}),
+    (TypeError, "f must have the methods value, gradient (e.g. a landscapes.Objective or a "
+     "ModelObjective), got _Missing without gradient", so.lbfgs, (None, np.ones(2), 1), {}),
+    (TypeError, "f must have the methods value, gradient, hessian (e.g. a "
+     "landscapes.Objective or a ModelObjective), got _Missing without hessian", so.newton,
+     (None, np.ones(2), 1), {}),
+])
+def test_newton_refusals_with_the_whole_message(exc, msg, fn, args, kwargs):
+    class _Missing:
+        def value(self, x):
+            return 0.0
+
+        gradient = 3                                   # an attribute, but not a method
+
+    if args[0] is None:
+        f = _Missing()
+        if "hessian" in msg:
+            f.gradient = lambda x: x
+        args = (f, *args[1:])
+    _raises(exc, msg, fn, *args, **kwargs)
+
+
