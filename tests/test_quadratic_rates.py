@@ -236,3 +236,13 @@ def test_descend_diverges_to_inf_without_warnings():
 def test_descend_refusals(call, exc, msg):
     with pytest.raises(exc, match="^" + re.escape(msg) + "$"):
         call()
+
+
+def test_descend_reads_any_real_numbers_as_floats():
+    from decimal import Decimal
+
+    A = np.array([[3.0, 1.0], [1.0, 2.0]])
+    ref = qr.descend(A, [1.0, -2.0], 0.1, 5, momentum=0.5)
+    got = qr.descend([[Decimal(3), Decimal(1)], [Decimal(1), Decimal(2)]],
+                     [Decimal(1), Decimal(-2)], 0.1, 5, momentum=0.5)
+    np.testing.assert_array_equal(got, ref)
