@@ -232,3 +232,12 @@ def test_small_positive_factors_accepted():
     s = schedules.OneCycleLR(_opt(), max_lr=0.1, total_steps=10, div_factor=0.5,
                              final_div_factor=0.5)
     assert s.initial_lr == pytest.approx(0.2) and s.min_lr == pytest.approx(0.4)
+
+
+def test_rates_of_no_steps_is_empty_and_negative_counts_are_refused():
+    s = schedules.StepLR(_opt(), step_size=2)
+    assert s.rates(0) == []
+    with pytest.raises(ValueError, match=r"^steps must be a non-negative int, got -1$"):
+        s.rates(-1)
+    with pytest.raises(TypeError, match=r"^steps must be a non-negative int, got 2\.0 of type float$"):
+        s.rates(2.0)

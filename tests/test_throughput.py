@@ -47,6 +47,24 @@ def test_synchronize_on_cpu_is_a_no_op():
     assert tp.synchronize("cpu") is None
 
 
+def test_synchronize_defaults_to_the_cpu_and_accepts_an_index():
+    assert tp.synchronize() is None
+    assert tp.synchronize("cpu:0") is None
+    assert tp.synchronize(torch.device("cpu")) is None
+
+
+@pytest.mark.parametrize("device, module", [("cuda", "cuda"), ("cuda:1", "cuda"),
+                                            (torch.device("cuda", 0), "cuda"),
+                                            ("mps", "mps"), ("mps:0", "mps")])
+def test_synchronize_waits_on_the_named_accelerator(device, module, monkeypatch):
+    """CUDA gets the device itself (which GPU to wait for); MPS has a single device."""
+    calls = []
+    monkeypatch.setattr(getattr(torch, module), "synchronize",
+                        lambda *args: calls.append(args))
+    assert tp.synchronize(device) is None
+    assert calls == ([(device,)] if module == "cuda" else [()])
+
+
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 def test_synchronize_waits_for_cuda():   # pragma: no cover - GPU only
     a = torch.randn(2048, 2048, device="cuda")
