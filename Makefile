@@ -29,7 +29,7 @@ book: $(STAMP)  ## build the HTML book into _build/html from the stored notebook
 	@echo "Open _build/html/index.html"
 
 test: lint  ## the whole suite: lint, unit tests, pair sync, nbval over every chapter, book build with -W
-	$(BIN)/python -m pytest -n 2 --dist loadfile --nbval --nbval-cell-timeout=300 --doctest-modules nnbook tests chapters
+	$(BIN)/python -m pytest -n 2 --dist loadfile --nbval --nbval-cell-timeout=300 --durations=15 --doctest-modules nnbook tests chapters
 
 colab-test: $(STAMP)  ## every chapter from a folder outside the repo, in a venv with only Colab's packages + the nnbook wheel
 	$(BIN)/python tests/colab_check.py
