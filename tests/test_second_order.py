@@ -784,3 +784,10 @@ def test_newton_refusals_with_the_whole_message(exc, msg, fn, args, kwargs):
     _raises(exc, msg, fn, *args, **kwargs)
 
 
+
+
+def test_trace_path_is_float64_for_float32_starts():
+    for x0 in (np.array([0.3, 0.4], dtype=np.float32), torch.tensor([0.3, 0.4])):
+        for tr in (so.bfgs(_Sphere(), x0, 1), so.newton(_Sphere(), x0, 1)):
+            assert tr.path.dtype == np.float64 and tr.losses.dtype == np.float64
+            assert tr.evaluations_at.dtype == np.dtype(int)
