@@ -791,3 +791,10 @@ def test_trace_path_is_float64_for_float32_starts():
         for tr in (so.bfgs(_Sphere(), x0, 1), so.newton(_Sphere(), x0, 1)):
             assert tr.path.dtype == np.float64 and tr.losses.dtype == np.float64
             assert tr.evaluations_at.dtype == np.dtype(int)
+
+
+def test_newton_zero_steps_is_the_start():
+    tr = so.newton(_Sphere(), np.array([3.0, 4.0]), 0)
+    np.testing.assert_array_equal(tr.path, [[3.0, 4.0]])
+    np.testing.assert_array_equal(tr.grad_norms, [5.0])
+    assert tr.evaluations == 1 and tr.dampings == []
