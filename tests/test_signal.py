@@ -7,7 +7,9 @@ import pytest
 import torch
 from conftest import as_torch
 
-from nnbook import Sequential, Tanh, init, mlp, to_numpy
+from nnbook import Linear, Sequential, Tanh, init, mlp, to_numpy
+from nnbook.backend import Backend
+from nnbook.dropout import Dropout
 from nnbook.gradcheck import numerical_gradient
 from nnbook.signal import (
     deep_mlp,
@@ -16,6 +18,32 @@ from nnbook.signal import (
     signal_stats,
     spectrum_measures,
 )
+
+
+def test_blocks_pair_each_linear_with_the_activation_after_it():
+    """Linear, Linear, Tanh: a bare Linear block then a Linear + Tanh block (runs first)."""
+    rng = np.random.default_rng(10)
+    first, second = Linear(3, 4, rng=rng, bias=False), Linear(4, 2, rng=rng, bias=False)
+    model = Sequential(first, second, Tanh())
+    X, dout = rng.standard_normal((5, 3)), rng.standard_normal((5, 2))
+    stats = signal_stats(model, X, dout=dout)
+    assert stats.depth == 2
+    oracle = _torch_stats([first.W.data, second.W.data], [None, None],
+                          ["identity", "tanh"], X, dout)
+    for name, expected in oracle.items():
+        np.testing.assert_allclose(getattr(stats, name), expected, rtol=1e-12, err_msg=name)
+
+
+def test_blocks_of_linear_layers_alone():
+    rng = np.random.default_rng(11)
+    lins = [Linear(3, 3, rng=rng, bias=False) for _ in range(3)]
+    X, dout = rng.standard_normal((4, 3)), rng.standard_normal((4, 3))
+    stats = signal_stats(Sequential(*lins), X, dout=dout)
+    oracle = _torch_stats([m.W.data for m in lins], [None] * 3, ["identity"] * 3, X, dout)
+    assert stats.depth == 3
+    np.testing.assert_allclose(stats.preact_std, oracle["preact_std"], rtol=1e-12)
+    np.testing.assert_allclose(stats.grad_std, oracle["grad_std"], rtol=1e-12)
+
 
 TORCH_ACT = {"tanh": torch.tanh, "relu": torch.relu, "identity": lambda z: z,
              "sigmoid": torch.sigmoid}
@@ -211,3 +239,90 @@ def test_spectrum_measures_refuses_bad_input():
     with pytest.raises(ValueError, match=r"^sv must have shape \(K, n\) or \(n,\) "
                                          r"with n >= 1, got \(1, 0\)$"):
         spectrum_measures(np.zeros(0))
+
+
+@pytest.mark.parametrize("width, depth", [(1, 1), (1, 3), (4, 1)])
+def test_deep_mlp_accepts_width_and_depth_one(width, depth):
+    model = deep_mlp(width, depth, "tanh", rng=np.random.default_rng(0))
+    assert len(model.layers) == 2 * depth
+    assert [m.W.data.shape for m in model.layers[::2]] == [(width, width)] * depth
+    assert all(m.b is None for m in model.layers[::2])
+
+
+@pytest.mark.parametrize("X, message", [
+    (np.zeros(3), r"^X must have 2 dimension\(s\), got shape \(3,\)$"),
+    (torch.zeros(2, 3, dtype=torch.float64),
+     r"^X is a torch array but the model lives on numpy:cpu:float64; "),
+])
+def test_jacobian_names_its_input_x_in_errors(X, message):
+    with pytest.raises((TypeError, ValueError), match=message):
+        input_output_jacobian(_model(), X)
+
+
+def test_jacobian_probes_the_output_width_on_one_row():
+    """A dropout layer draws masks for one probe row, then for the K * D_out copies."""
+    rng = np.random.default_rng(12)
+    lin = Linear(3, 4, rng=rng, bias=False)
+    model = Sequential(lin, Dropout(0.5, rng=np.random.default_rng(13)))
+    X = rng.standard_normal((3, 3))
+    J = input_output_jacobian(model, X)
+    ref = np.random.default_rng(13)
+    ref.random((1, 4))                                   # the probe row
+    keep = (ref.random((12, 4)) >= 0.5).reshape(3, 4, 4)  # copy k of row n: keep[n, k]
+    scale = np.einsum("nkk->nk", keep) * 2.0               # mask / (1 - p) of output k
+    np.testing.assert_allclose(J, scale[:, :, None] * lin.W.data[None], rtol=1e-15)
+    assert model.layers[1].rng.random() == ref.random()
+
+
+def test_jacobian_on_the_meta_device():
+    """The identity that seeds the backward pass lives on X's device."""
+    bk = Backend("torch", "meta")
+    model = deep_mlp(3, 2, "identity", init.lecun_normal, rng=np.random.default_rng(0),
+                     backend=bk)
+    J = input_output_jacobian(model, bk.asarray(np.zeros((2, 3))))
+    assert J.device.type == "meta" and tuple(J.shape) == (2, 3, 3)
+    assert J.dtype == torch.float64
+
+
+def test_spectrum_measures_floor_is_relative_to_each_row():
+    # row 0 is tiny but evenly spread; against the global maximum it would be unresolved
+    sv = np.array([[1e-20, 1e-20], [1.0, 1.0]])
+    m = spectrum_measures(sv)
+    assert m["unresolved"] == 0.0 and m["normalised_variance"] == 0.0
+    assert m["spread"] == pytest.approx(1e20)             # q90 / q10 = 1 / 1e-20, pooled
+    # a large maximum: rtol * 1e6 = 1e-7 floors 1e-8 out (rtol / 1e6 would not)
+    m = spectrum_measures(np.array([1e6, 1e6, 1e-8, 1e-8]))
+    assert m["unresolved"] == 0.5
+
+
+def test_spectrum_measures_value_at_the_floor_is_resolved():
+    # rtol = 0.5, largest 1: the floor is 0.5, and 0.5 itself is not below it
+    sv = np.array([1.0] * 5 + [0.5] * 5)
+    m = spectrum_measures(sv, rtol=0.5)
+    assert m["unresolved"] == 0.0
+    assert m["spread"] == 2.0
+
+
+def test_spectrum_measures_round_off_values_make_the_spread_unknown():
+    # q10 = 1e-16 > 0, but it is below the floor: the spread is inf, not 1e16
+    sv = np.array([1.0] * 50 + [1e-16] * 50)
+    assert np.quantile(sv, 0.1) == 1e-16
+    m = spectrum_measures(sv)
+    assert m["spread"] == math.inf
+    assert m["unresolved"] == 0.5
+
+
+def test_spectrum_measures_normalised_variance_per_row():
+    # s^2 rows [1, 1] and [1, 9]: Var/E^2 = 0 and 16 / 25; their mean is 0.32
+    m = spectrum_measures(np.array([[1.0, 1.0], [1.0, 3.0]]))
+    assert m["normalised_variance"] == pytest.approx(0.32, rel=1e-14)
+
+
+def test_spectrum_measures_computes_in_float64():
+    # int8 squares would wrap around (20**2 = 400 > 127)
+    sv = np.array([1, 20, 30], dtype=np.int8)
+    s2 = np.array([1.0, 400.0, 900.0])
+    m = spectrum_measures(sv)
+    assert m["normalised_variance"] == pytest.approx(s2.var() / s2.mean() ** 2, rel=1e-14)
+    assert m["spread"] == pytest.approx(float(np.quantile([1.0, 20, 30], 0.9)
+                                              / np.quantile([1.0, 20, 30], 0.1)))
