@@ -625,3 +625,25 @@ def test_spectral_norm_forward_floors_the_power_iteration_at_eps():
 def test_spectral_norm_of_a_zero_weight_has_zero_vectors():
     layer = norm.SpectralNormLinear(3, 2, rng=_rng(), init=lambda shape, *a: np.zeros(shape))
     assert layer.u.tolist() == [0.0, 0.0] and layer.v.tolist() == [0.0, 0.0, 0.0]
+
+
+def test_standardize_defaults_eps_1e_5():
+    rng = np.random.default_rng(30)
+    x = 1e-3 * rng.normal(size=(5, 3))
+    xhat, mean, var = norm.standardize_forward(x, (0,))
+    np.testing.assert_allclose(mean, x.mean(axis=0, keepdims=True), rtol=1e-12)
+    np.testing.assert_allclose(var, x.var(axis=0, keepdims=True), rtol=1e-12)
+    np.testing.assert_allclose(xhat, (x - x.mean(axis=0)) / np.sqrt(x.var(axis=0) + 1e-5),
+                               rtol=1e-12)
+    g = rng.normal(size=(5, 3))
+    dx = norm.standardize_backward(g, xhat, var, (0,))
+    ref = (g - g.mean(0) - xhat * (g * xhat).mean(0)) / np.sqrt(var + 1e-5)
+    np.testing.assert_allclose(dx, ref, rtol=1e-12)
+    out, cache = norm.batchnorm_forward(x, np.ones(3), np.zeros(3))
+    np.testing.assert_allclose(out, xhat, rtol=1e-12)
+    assert cache["m"] == 5 and type(cache["m"]) is int
+
+
+def test_integer_input_is_refused_by_dtype():
+    _raises(TypeError, "x must have the model's dtype float64, got int64; convert it with "
+            "model.backend.asarray(x)", norm.LayerNorm(3).forward, np.zeros((2, 3), np.int64))

@@ -402,3 +402,92 @@ def test_split_refuses_a_test_fraction_outside_the_open_interval(test_fraction, 
     with pytest.raises(ValueError, match=whole(message)):
         train_val_test_split(X, y, val_fraction=0.2, test_fraction=test_fraction,
                              rng=np.random.default_rng(0))
+
+
+# ---------------------------------------------------------------- early stopping details
+
+class _FakeLoss:
+    def __init__(self, values):
+        self.values = iter(values)
+
+    def forward(self, out, y):
+        return next(self.values)
+
+
+def _stopper(values, **kwargs):
+    return EarlyStopping(np.zeros((1, 4)), np.zeros(1, dtype=np.int64), _FakeLoss(values),
+                         **kwargs)
+
+
+def test_early_stopping_defaults_patience_10_and_starts_at_epoch_0():
+    stopper = _stopper([1.0] + [2.0] * 10)
+    assert (stopper.best_epoch, stopper.best_loss, stopper.patience, stopper.min_delta) == \
+        (0, float("inf"), 10, 0.0)
+    net = _net()
+    stops = []
+    for epoch in range(1, 12):
+        stopper(epoch, net)
+        stops.append(stopper.should_stop)
+    assert stops == [False] * 10 + [True]
+
+
+def test_early_stopping_counts_patience_from_epoch_0_when_nothing_improves():
+    stopper = _stopper([float("nan")], patience=1)
+    stopper(1, _net())
+    assert stopper.best_epoch == 0 and stopper.should_stop
+
+
+def test_early_stopping_min_delta_is_the_improvement_needed():
+    stopper = _stopper([5.0, 4.95, 4.8], min_delta=0.1)
+    net = _net()
+    stopper(1, net)
+    stopper(2, net)
+    assert (stopper.best_epoch, stopper.best_loss) == (1, 5.0)
+    stopper(3, net)
+    assert (stopper.best_epoch, stopper.best_loss) == (3, 4.8)
+
+
+def test_early_stopping_refuses_a_negative_min_delta():
+    with pytest.raises(ValueError, match=whole("min_delta must be a non-negative number, "
+                                               "got -1.0")):
+        _stopper([], min_delta=-1)
+
+
+def test_early_stopping_names_x_val_when_it_does_not_fit():
+    X, y = _data()
+    stopper = EarlyStopping(X[:, :3], y, nb.CrossEntropyLoss())
+    with pytest.raises(ValueError, match=whole(
+            "X_val does not fit the model: x must have shape (N, 4), got (60, 3)")):
+        stopper(1, _net())
+
+
+def test_restore_refuses_a_model_with_other_parameters():
+    stopper = _stopper([1.0])
+    stopper(1, _net())
+    with pytest.raises(ValueError, match="zip"):
+        stopper.restore(nb.mlp([4, 8], rng=np.random.default_rng(0)))
+
+
+def _fit_es(max_epochs, **kwargs):
+    X, y = _data()
+    Xv, yv = _data(1)
+    net = _net()
+    return fit_early_stopping(net, nb.CrossEntropyLoss(), nb.SGD(net.parameters(), lr=0.01),
+                              X, y, Xv, yv, max_epochs=max_epochs, batch_size=20,
+                              rng=np.random.default_rng(0), **kwargs)
+
+
+def test_fit_early_stopping_defaults_and_passes_its_arguments_on():
+    seen = []
+    h, stopper = _fit_es(3, min_delta=0.25, callback=lambda epoch, model: seen.append(epoch))
+    assert (stopper.patience, stopper.min_delta) == (10, 0.25)
+    assert len(h.loss) == 3 and seen == [1, 1, 1]
+
+
+def test_fit_early_stopping_runs_max_epochs_at_most():
+    h, stopper = _fit_es(1, patience=50)
+    assert len(h.loss) == 1 and stopper.best_epoch == 1
+    h, _ = _fit_es(4, patience=50)
+    assert len(h.loss) == len(h.val_loss) == 4
+    with pytest.raises(ValueError, match=whole("max_epochs must be a positive int, got 0")):
+        _fit_es(0)
