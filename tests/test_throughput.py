@@ -193,6 +193,8 @@ def test_matmul_tflops_passes_its_arguments_to_the_clock(monkeypatch):
         "device": "meta", "repeats": 2, "warmup": 1, "number": 3, "clock": "cpu"}
     out = seen["fn"]()
     assert out.device.type == "meta" and out.shape == (6, 6)
+    operands = [c.cell_contents for c in seen["fn"].__closure__]   # a and b of a @ b
+    assert len(operands) == 2 and all(m.device.type == "meta" for m in operands)
 
 
 @pytest.mark.parametrize("mode, dtype", [("float32", torch.float32), ("tf32", torch.float32),
