@@ -246,7 +246,8 @@ def check_array(x, name: str, ndim: int | None = None, shape=None, floating: boo
             s is None or s == d for s, d in zip(shape, x.shape, strict=True)
         )
         if not ok:
-            want = "(" + ", ".join("N" if s is None else str(s) for s in shape) + ")"
+            dims = ["N" if s is None else str(s) for s in shape]
+            want = "(" + ", ".join(dims) + ("," if len(dims) == 1 else "") + ")"   # as Python prints it
             raise ValueError(f"{name} must have shape {want}, got {tuple(x.shape)}")
     if floating and not xp.isdtype(x.dtype, "real floating"):
         raise TypeError(f"{name} must have a float dtype, got {x.dtype}")

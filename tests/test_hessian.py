@@ -150,9 +150,9 @@ def test_bad_inputs_are_refused():
             hs.hessian, model, loss_fn, np.zeros((30, 3)), y)
     _raises(ValueError, "y must have 30 rows like X, got shape (29,)", hs.hessian,
             model, loss_fn, X, y[:29])
-    _raises(ValueError, "v must have shape (27), got (26,)", hs.hvp, model, loss_fn, X, y,
+    _raises(ValueError, "v must have shape (27,), got (26,)", hs.hvp, model, loss_fn, X, y,
             np.zeros(26))
-    _raises(ValueError, "theta must have shape (27), got (3, 9)", hs.set_flat_parameters,
+    _raises(ValueError, "theta must have shape (27,), got (3, 9)", hs.set_flat_parameters,
             model, np.zeros((3, 9)))
     _raises(ValueError, "eps must be a positive number, got -1.0", hs.hessian,
             model, loss_fn, X, y, eps=-1.0)

@@ -234,11 +234,11 @@ def test_slice_2d(backend):
 def test_landscape_views_refuse_bad_inputs():
     model, loss_fn, X, y = _trained(nb.Backend())
     theta = flat_parameters(model)
-    _raises(ValueError, "theta_b must have shape (32), got (31,)", ls.interpolate, model, loss_fn, X, y,
+    _raises(ValueError, "theta_b must have shape (32,), got (31,)", ls.interpolate, model, loss_fn, X, y,
             theta, theta[:31], [0.0])
     _raises(ValueError, "alphas must be a 1-D sequence, got shape (1, 2)", ls.interpolate, model,
             loss_fn, X, y, theta, theta, [[0.0, 1.0]])
-    _raises(ValueError, "d2 must have shape (32), got (2,)", ls.slice_2d, model, loss_fn, X, y,
+    _raises(ValueError, "d2 must have shape (32,), got (2,)", ls.slice_2d, model, loss_fn, X, y,
             theta, theta, np.zeros(2), [0.0], [0.0])
     _raises(ValueError, "betas must be a 1-D sequence, got shape ()", ls.slice_2d, model, loss_fn, X, y,
             theta, theta, theta, [0.0], 0.0)

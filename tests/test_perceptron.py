@@ -79,7 +79,7 @@ def test_perceptron_refusals(rng):
         perceptron_fit(X, np.array([0.0, 1, 1, 0]))
     with pytest.raises(ValueError, match=r"y must have shape \(4,\), got \(3,\)"):
         perceptron_fit(X, np.ones(3))
-    with pytest.raises(ValueError, match=r"w0 must have shape \(3\), got \(2,\)"):
+    with pytest.raises(ValueError, match=r"w0 must have shape \(3,\), got \(2,\)"):
         perceptron_fit(X, np.ones(4), w0=np.zeros(2))
     with pytest.raises(ValueError, match="max_epochs must be a positive int, got 0"):
         perceptron_fit(X, np.ones(4), max_epochs=0)
@@ -157,7 +157,7 @@ def test_a_single_sample():
     (dict(max_epochs=2.0), ValueError, "max_epochs must be a positive int, got 2.0"),
     (dict(rng=3), TypeError,
      r"rng must be a numpy\.random\.Generator \(e\.g\. numpy\.random\.default_rng\(0\)\), got int"),
-    (dict(w0=np.zeros(2)), ValueError, r"w0 must have shape \(3\), got \(2,\)"),
+    (dict(w0=np.zeros(2)), ValueError, r"w0 must have shape \(3,\), got \(2,\)"),
 ])
 def test_perceptron_fit_refuses(kwargs, error, message):
     args = dict(X=np.ones((4, 3)), y=np.ones(4)) | kwargs

@@ -645,7 +645,7 @@ def test_model_objective_checks_theta():
     f = so.ModelObjective(model, nb.CrossEntropyLoss(), X, y)
     assert f.dim == 17 == f.x0().shape[0]
     for method in (f.value, f.gradient, f.hessian):
-        _raises(ValueError, "theta must have shape (17), got (3,)", method, np.ones(3))
+        _raises(ValueError, "theta must have shape (17,), got (3,)", method, np.ones(3))
         _raises(TypeError, "theta must be a NumPy array or torch.Tensor, got list", method,
                 [0.0] * 17)
     _raises(ValueError, "x0 must have shape (17,), got (3,)", so.lbfgs, f, np.ones(3), 1)
