@@ -312,8 +312,9 @@ def stratified_indices(y, fractions, *, rng) -> list[np.ndarray]:
                          f"and dtype {y.dtype}")
     fr = np.asarray(fractions, dtype=float)
     if fr.ndim != 1 or len(fr) < 2 or np.any(fr <= 0) or not np.isclose(fr.sum(), 1.0):
+        shown = list(fractions) if np.ndim(fractions) else fractions     # a lone number too
         raise ValueError(f"fractions must be at least 2 positive numbers summing to 1, "
-                         f"got {list(fractions)}")
+                         f"got {shown}")
     parts: list[list[np.ndarray]] = [[] for _ in fr]
     for c in np.unique(y):
         idx = rng.permutation(np.flatnonzero(y == c))

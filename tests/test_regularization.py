@@ -384,6 +384,7 @@ def test_stratified_sizes_follow_the_largest_remainder_rule(fractions, sizes):
     [1.0, 0.0],
     [[0.25, 0.25], [0.25, 0.25]],
     [1.0],
+    1.0,
 ])
 def test_stratified_refuses_bad_fractions(fractions):
     y = np.arange(8) % 2
