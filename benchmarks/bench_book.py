@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -39,9 +40,19 @@ def run_measured(cmd, cwd, env=None) -> dict:
     out = proc.stdout.read()
     _, status, ru = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
+    text = out.decode(errors="replace")
     return {"wall_s": round(time.perf_counter() - t, 2), "cpu_s": round(ru.ru_utime + ru.ru_stime, 2),
             "peak_rss_mib": round(ru.ru_maxrss / 1024, 1), "returncode": proc.returncode,
-            "tail": out.decode(errors="replace")[-800:] if proc.returncode else ""}
+            "tail": text[-800:] if proc.returncode else "", "_output": text}
+
+
+def pytest_summary(text: str) -> dict:
+    """pytest's own wall time (its last line) and its slowest tests (``--durations``) in ``text``."""
+    found = re.findall(r"=+ .*?(\d+) passed.*? in ([\d.]+)s", text)
+    slowest = [{"seconds": float(sec), "when": when, "test": test}
+               for sec, when, test in re.findall(r"^([\d.]+)s (call|setup|teardown)\s+(\S+)", text, re.M)]
+    return {"pytest_s": float(found[-1][1]) if found else None,
+            "passed": int(found[-1][0]) if found else None, "slowest": slowest}
 
 
 def chapters(names, python) -> dict:
@@ -51,6 +62,7 @@ def chapters(names, python) -> dict:
     for name in names:
         nb_path = chap_dir / f"{name}.ipynb"
         r = run_measured([python, "-c", EXECUTE, str(nb_path), str(chap_dir)], chap_dir, env)
+        r.pop("_output")
         out[name] = r
         print(f"  {name:28s} {r['wall_s']:6.1f} s wall {r['cpu_s']:6.1f} s CPU "
               f"{r['peak_rss_mib']:7.1f} MiB{'  FAILED' if r['returncode'] else ''}", flush=True)
@@ -65,6 +77,9 @@ def suite(python) -> dict:
         subprocess.run(["git", "clone", "--quiet", str(_common.ROOT), str(clone)], check=True)
         for target in ("test", "book"):
             r = run_measured(["make", target], clone)
+            output = r.pop("_output")
+            if target == "test":
+                r |= pytest_summary(output)
             res[f"make {target}"] = r
             print(f"  make {target}: {r['wall_s']:.0f} s wall, {r['cpu_s']:.0f} s CPU, "
                   f"exit {r['returncode']}", flush=True)
