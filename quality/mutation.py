@@ -436,7 +436,8 @@ def recheck(result: dict, path: Path, session: CleanSession) -> dict:
             survivors.append(s | {"status": verdict})
     date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     complete = stale == 0 and not result.get("not checked")
-    return new | {"survivors": survivors, "complete": complete, "stale": stale, "date": date}
+    return new | {"survivors": survivors, "complete": complete, "stale": stale, "date": date,
+                  "commit": git("rev-parse", "--short", "HEAD")}       # the tests of this commit
 
 
 def _natural(mutant: str):
