@@ -425,6 +425,13 @@ FIXES = """## What was changed, what was not, and why
   per-call overhead: nnbook's loss builds a one-hot matrix (a comparison, a conversion, a product
   and a sum) where the hand loop indexes the true class, and every layer, loss and optimiser call
   adds a few Python frames.
+- **`make test`'s wall time** (part 4): the chapters under nbval are not what makes it long; the
+  tests of what a reader and a teacher get are. `tests/test_book.py`, one file and so one xdist
+  worker under `--dist loadfile`, builds the book and then opens every page in Chromium four times
+  (light, dark, folds, animations and print), about five minutes on its own; the grader's tests
+  run real kernels against time limits (endless loops, a killed kernel), about two and a half.
+  Everything else shares the other worker. Below six minutes would need those two files split
+  across workers (the built book shared between them) or fewer page visits.
 """
 
 
