@@ -5,7 +5,7 @@ import re
 import numpy as np
 import pytest
 import torch
-from conftest import as_torch
+from conftest import as_torch, bad_data_cases
 
 from nnbook import CrossEntropyLoss, MSELoss, ReLU, Sequential, Softmax, Tanh, mlp, to_numpy
 from nnbook.diagnostics import (
@@ -242,25 +242,9 @@ def test_chance_loss_refuses_a_bad_num_classes(num_classes, cls, message):
         chance_loss(np.array([0, 1]), num_classes)
 
 
-def _bad_data_cases():
-    rng = np.random.default_rng(0)
-    X, y = rng.standard_normal((6, 5)), rng.integers(0, 3, 6)
-    return [
-        ([[1.0] * 5] * 6, y, TypeError, "X must be a NumPy array or torch.Tensor, got list"),
-        (X[:0], y, ValueError, "X must have at least one row, got shape (0, 5)"),
-        (X, y[:5], ValueError, "y must have 6 rows like X, got shape (5,)"),
-        (X, torch.as_tensor(y), TypeError,
-         "y must be a numpy array like X, got a torch array; "
-         "put both on one backend with Backend.asarray"),
-        (X, y + 3, ValueError, "y does not suit CrossEntropyLoss: labels must lie in [0, 2] "
-                               "for 3 classes, got values in [3, 5]"),
-        (X[:, :4], y, ValueError, "X does not fit the model: x must have shape (N, 5), "
-                                  "got (6, 4)"),
-    ]
-
 
 @pytest.mark.parametrize("fn", [initial_loss, overfit_batch, layer_report])
-@pytest.mark.parametrize("X, y, cls, message", _bad_data_cases())
+@pytest.mark.parametrize("X, y, cls, message", bad_data_cases())
 def test_model_checks_refuse_data_naming_x_and_y(fn, X, y, cls, message):
     model = mlp([5, 8, 3], rng=np.random.default_rng(1))
     with pytest.raises(cls, match="^" + re.escape(message) + "$"):

@@ -5,7 +5,7 @@ import re
 import numpy as np
 import pytest
 import torch
-from conftest import as_torch
+from conftest import as_torch, bad_data_cases
 
 from nnbook import CrossEntropyLoss, mlp, to_numpy
 from nnbook.lr_finder import LRRangeTest, lr_range_test, suggest_lr
@@ -292,24 +292,8 @@ def test_steepest_slope_is_per_decade_on_unevenly_spaced_rates():
     assert suggest_lr(result, "steepest") == pytest.approx(lrs[k])
 
 
-def _bad_data_cases():
-    rng = np.random.default_rng(0)
-    X, y = rng.standard_normal((6, 5)), rng.integers(0, 3, 6)
-    return [
-        ([[1.0] * 5] * 6, y, TypeError, "X must be a NumPy array or torch.Tensor, got list"),
-        (X[:0], y, ValueError, "X must have at least one row, got shape (0, 5)"),
-        (X, y[:5], ValueError, "y must have 6 rows like X, got shape (5,)"),
-        (X, torch.as_tensor(y), TypeError,
-         "y must be a numpy array like X, got a torch array; "
-         "put both on one backend with Backend.asarray"),
-        (X, y + 3, ValueError, "y does not suit CrossEntropyLoss: labels must lie in [0, 2] "
-                               "for 3 classes, got values in [3, 5]"),
-        (X[:, :4], y, ValueError, "X does not fit the model: x must have shape (N, 5), "
-                                  "got (6, 4)"),
-    ]
 
-
-@pytest.mark.parametrize("X, y, cls, message", _bad_data_cases())
+@pytest.mark.parametrize("X, y, cls, message", bad_data_cases())
 def test_range_test_refuses_data_naming_x_and_y(X, y, cls, message):
     model = mlp([5, 8, 3], rng=np.random.default_rng(1))
     with pytest.raises(cls, match="^" + re.escape(message) + "$"):
