@@ -1,5 +1,7 @@
 """Shared fixtures: generators, and the backends every parity test runs on."""
 
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -47,3 +49,14 @@ def bad_data_cases():
         (X[:, :4], y, ValueError, "X does not fit the model: x must have shape (N, 5), "
                                   "got (6, 4)"),
     ]
+
+
+def whole(message):
+    """A pattern that matches exactly ``message`` (an error message asserted whole)."""
+    return "^" + re.escape(message) + "$"
+
+
+def raises_whole(exc, message, fn, *args, **kwargs):
+    """``fn(*args, **kwargs)`` raises ``exc`` with exactly ``message``."""
+    with pytest.raises(exc, match=whole(message)):
+        fn(*args, **kwargs)

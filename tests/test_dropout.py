@@ -1,19 +1,14 @@
 """Dropout: inverted scaling, eval identity, MC mode, gradients, torch.nn.Dropout as the oracle."""
 
-import re
 
 import numpy as np
 import pytest
 import torch
+from conftest import whole
 
 from nnbook import Backend, Linear, ReLU, Sequential, to_numpy
 from nnbook.dropout import Dropout, dropout_backward, dropout_forward, dropout_mask
 from nnbook.gradcheck import numerical_gradient
-
-
-def whole(message):
-    """The whole message, as a regular expression."""
-    return "^" + re.escape(message) + "$"
 
 
 def test_mask_keeps_with_probability_one_minus_p():

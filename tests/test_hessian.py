@@ -1,10 +1,10 @@
 """Hessian of a model's loss: autograd oracle, exact cases, NumPy/PyTorch parity, eigenvalues, refusals."""
 
-import re
 
 import numpy as np
 import pytest
 import torch
+from conftest import raises_whole as _raises
 
 import nnbook as nb
 from nnbook import hessian as hs
@@ -133,9 +133,6 @@ def test_lanczos_stops_on_an_invariant_subspace():
     np.testing.assert_allclose(np.linalg.eigvalsh(T), [2.0, 3.0])
 
 
-def _raises(exc, message, fn, *args, **kwargs):
-    with pytest.raises(exc, match="^" + re.escape(message) + "$"):
-        fn(*args, **kwargs)
 
 
 def test_bad_inputs_are_refused():

@@ -1,7 +1,7 @@
-import re
 
 import numpy as np
 import pytest
+from conftest import whole
 
 from nnbook import init
 
@@ -29,9 +29,6 @@ def test_initialisers_refuse_a_missing_generator():
         init.he_normal((2, 2), 2, 2, 42)
 
 
-def whole(message):
-    """A pattern that matches exactly ``message``."""
-    return "^" + re.escape(message) + "$"
 
 
 @pytest.mark.parametrize("fn, bad", [

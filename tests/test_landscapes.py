@@ -1,11 +1,11 @@
 """Landscapes: test functions (gradient and Hessian checks, torch autograd oracle, parity), the
 Hessian test, random symmetric matrices, loss views of a model, refusals."""
 
-import re
 
 import numpy as np
 import pytest
 import torch
+from conftest import raises_whole as _raises
 
 import nnbook as nb
 from nnbook import landscapes as ls
@@ -98,9 +98,6 @@ def test_classification_rules():
     assert ls.classify_critical_point(np.array([1e-7, 0.0]), np.eye(2)) == "minimum"
 
 
-def _raises(exc, message, fn, *args, **kwargs):
-    with pytest.raises(exc, match="^" + re.escape(message) + "$"):
-        fn(*args, **kwargs)
 
 
 def test_the_hessian_test_refuses_a_point_that_is_not_critical():

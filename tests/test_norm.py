@@ -1,10 +1,10 @@
 """nnbook.norm: gradient checks, NumPy/PyTorch parity, torch.nn as the oracle, bad inputs."""
 
-import re
 
 import numpy as np
 import pytest
 import torch
+from conftest import raises_whole as _raises
 
 import nnbook as nb
 from nnbook import norm
@@ -300,9 +300,6 @@ def test_train_and_eval_differ_and_eval_is_per_sample():
 
 # ---------------------------------------------------------------- bad inputs
 
-def _raises(exc, message, fn, *args, **kwargs):
-    with pytest.raises(exc, match="^" + re.escape(message) + "$"):
-        fn(*args, **kwargs)
 
 
 def test_bad_constructor_arguments():

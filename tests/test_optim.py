@@ -1,12 +1,12 @@
 """Optimisers and the training loop, against torch.optim and torch.nn."""
 
 import copy
-import re
 
 import numpy as np
 import pytest
 import torch
 from conftest import as_torch
+from conftest import raises_whole as _raises
 
 import nnbook as nb
 from nnbook import to_numpy
@@ -253,9 +253,6 @@ def test_accuracy_thresholds_binary_logits_at_zero():
 
 
 # --- whole refusal messages, the default metric per loss, zero_grad ---------------------------
-def _raises(exc, message, fn, *args, **kwargs):
-    with pytest.raises(exc, match="^" + re.escape(message) + "$"):
-        fn(*args, **kwargs)
 
 
 @pytest.fixture

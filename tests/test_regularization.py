@@ -1,10 +1,10 @@
 """Regularization: the L2 penalty and its gradient, early stopping, stratified splits."""
 
-import re
 
 import numpy as np
 import pytest
 import torch
+from conftest import whole
 
 import nnbook as nb
 from nnbook import to_numpy
@@ -21,11 +21,6 @@ from nnbook.regularization import (
     train_val_test_split,
     weights,
 )
-
-
-def whole(message):
-    """The whole message, as a regular expression."""
-    return "^" + re.escape(message) + "$"
 
 
 def _net(backend=None, seed=0):

@@ -1,11 +1,11 @@
 """Second-order methods: Newton (damped, adaptive, saddle-free), Gauss–Newton and
 Levenberg–Marquardt, BFGS, L-BFGS against torch.optim.LBFGS, Quickprop; parity and refusals."""
 
-import re
 
 import numpy as np
 import pytest
 import torch
+from conftest import raises_whole as _raises
 
 import nnbook as nb
 from nnbook import hessian as hs
@@ -251,9 +251,6 @@ def test_quickprop_trains_the_encoder_with_fit_on_both_backends():
 
 # ---- refusals -------------------------------------------------------------------------------
 
-def _raises(exc, msg, fn, *a, **k):
-    with pytest.raises(exc, match="^" + re.escape(msg) + "$"):
-        fn(*a, **k)
 
 
 def test_bad_inputs_are_refused():
