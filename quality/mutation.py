@@ -232,7 +232,7 @@ class CleanSession:
     mutant). In a fresh interpreter no cache is warm.
     """
 
-    def __init__(self, cfg: dict, first: list[Path], modules: list[str]):
+    def __init__(self, cfg: dict, paths: list[Path]):
         self.dir = Path(tempfile.mkdtemp(prefix="nnbook-mutation-"))
         ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
         shutil.copytree(ROOT / PACKAGE, self.dir / PACKAGE, ignore=ignore)
@@ -246,10 +246,11 @@ class CleanSession:
         stats = json.loads((ROOT / "mutants" / "mutmut-stats.json").read_text())
         self.tests_by_function = stats["tests_by_mangled_function_name"]
         self.duration = stats["duration_by_test"]
-        self.subprocess_texts = {str(p): (ROOT / p).read_text() for p in unit_test_files(cfg)
-                                 if "subprocess" in (ROOT / p).read_text()}
+        texts = {str(p): (ROOT / p).read_text() for p in unit_test_files(cfg)}
+        self.subprocess_texts = {f: text for f, text in texts.items() if "subprocess" in text}
+        own = [str(t) for t in (Path("tests") / f"test_{p.stem}.py" for p in paths) if (ROOT / t).exists()]
         t = time.monotonic()
-        rc, out = self._pytest(list(dict.fromkeys([*map(str, first), *self._subprocess_files(modules)])),
+        rc, out = self._pytest(list(dict.fromkeys([*own, *self._subprocess_files([p.stem for p in paths])])),
                                timeout=1800)
         self.baseline = time.monotonic() - t
         if rc != 0:
@@ -526,9 +527,7 @@ def main(argv=None):
     results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     if args.recheck:
         chosen = select(modules, args.modules or [m for m in results if m in modules])
-        own_tests = [t for t in (Path("tests") / f"test_{p.stem}.py" for p in chosen.values())
-                     if (ROOT / t).exists()]
-        session = CleanSession(cfg, own_tests, [p.stem for p in chosen.values()])
+        session = CleanSession(cfg, list(chosen.values()))
         try:
             for module, path in chosen.items():
                 results[module] = recheck(results[module], path, session)
@@ -541,9 +540,7 @@ def main(argv=None):
         globs = [] if not args.modules else sorted({glob_for(m) for m in with_functions})
         if with_functions and not args.collect:
             run_mutmut(globs, args.max_children)
-        own_tests = [t for t in (Path("tests") / f"test_{p.stem}.py" for p in chosen.values())
-                     if (ROOT / t).exists()]
-        session = None if args.no_rerun else CleanSession(cfg, own_tests, [p.stem for p in chosen.values()])
+        session = None if args.no_rerun else CleanSession(cfg, list(chosen.values()))
         try:
             for module, path in chosen.items():
                 print(f"{module}: re-running what mutmut did not kill", flush=True)
