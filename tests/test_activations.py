@@ -1,12 +1,11 @@
 """Activations: gradient checks, NumPy/PyTorch parity, torch.nn as the oracle, refusals."""
 
-import re
 
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from conftest import as_torch
+from conftest import as_torch, whole
 
 import nnbook as nb
 from nnbook import activations as A
@@ -228,7 +227,7 @@ def test_refusals(rng):
          lambda: A.dead_relu_units(nb.mlp([6, 2], rng=rng), np.ones(6))),
     ]
     for exc, message, call in cases:
-        with pytest.raises(exc, match="^" + re.escape(message) + "$"):
+        with pytest.raises(exc, match=whole(message)):
             call()
 
 

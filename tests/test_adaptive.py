@@ -1,11 +1,10 @@
 """AdaGrad, RMSProp, Adam and AdamW against torch.optim, step by step, on NumPy and PyTorch."""
 
-import re
 
 import numpy as np
 import pytest
 import torch
-from conftest import as_torch
+from conftest import as_torch, whole
 
 import nnbook as nb
 from nnbook import adaptive, to_numpy
@@ -126,7 +125,7 @@ def test_adamw_decays_the_weights_not_the_gradient(rng):
      "got an empty list"),
 ])
 def test_bad_arguments_refused(call, exc, msg):
-    with pytest.raises(exc, match="^" + re.escape(msg) + "$"):
+    with pytest.raises(exc, match=whole(msg)):
         call([nb.layers.Parameter(np.zeros(2))])
 
 

@@ -4,6 +4,7 @@ import re
 
 import numpy as np
 import pytest
+from conftest import whole
 
 import nnbook as nb
 from nnbook import batch_scaling as bs
@@ -74,7 +75,7 @@ def test_scaled_lr_accepts_batches_of_one():
     ((0.1, 32.0, 64), TypeError, "base_batch must be a positive int, got 32.0 of type float"),
 ])
 def test_scaled_lr_refuses_bad_batch_sizes_with_the_whole_message(args, exc, message):
-    with pytest.raises(exc, match="^" + re.escape(message) + "$"):
+    with pytest.raises(exc, match=whole(message)):
         bs.scaled_lr(*args)
 
 
@@ -101,7 +102,7 @@ def _curve(model, opt, X, y, **kw):
 ])
 def test_accuracy_curve_refuses_bad_sizes_with_the_whole_message(kw, exc, message):
     X, y, model, opt = _tiny()
-    with pytest.raises(exc, match="^" + re.escape(message) + "$"):
+    with pytest.raises(exc, match=whole(message)):
         _curve(model, opt, X, y, rng=np.random.default_rng(0), **kw)
 
 

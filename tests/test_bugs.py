@@ -1,11 +1,10 @@
 """The planted bugs do what they claim: gradient checks fail where they should, ReLUs die."""
 
-import re
 
 import numpy as np
 import pytest
 import torch
-from conftest import as_torch
+from conftest import as_torch, whole
 
 from nnbook import CrossEntropyLoss, Linear, mlp, to_numpy
 from nnbook.activations import dead_relu_units
@@ -124,7 +123,7 @@ def test_diverging_runs_are_recorded_as_inf():
      "evaluate must be callable or None, got int"),
 ])
 def test_bad_inputs_are_refused(call, cls, message):
-    with pytest.raises(cls, match="^" + re.escape(message) + "$"):
+    with pytest.raises(cls, match=whole(message)):
         call()
 
 
@@ -212,7 +211,7 @@ def _curves_call(X=None, y=None, X_val=None, y_val=None, model=None):
      "X_val does not fit the model: broken on call 3"),
 ])
 def test_train_curves_names_the_bad_argument(call, cls, message):
-    with pytest.raises(cls, match="^" + re.escape(message) + "$"):
+    with pytest.raises(cls, match=whole(message)):
         call()
 
 

@@ -5,6 +5,7 @@ import re
 import numpy as np
 import pytest
 import torch
+from conftest import whole
 
 import nnbook as nb
 from nnbook import data_parallel as dp
@@ -173,7 +174,7 @@ def test_a_failing_worker_is_reported_not_hung():
     ({"dtype": "float16"}, "dtype must be 'float64' or 'float32', got 'float16'"),
 ])
 def test_config_refuses_bad_values(kwargs, message):
-    with pytest.raises(ValueError, match="^" + re.escape(message) + "$"):
+    with pytest.raises(ValueError, match=whole(message)):
         dp.DPConfig(**kwargs)
 
 

@@ -1,11 +1,10 @@
 """The checklist's measurements: real values, NumPy/PyTorch parity, torch oracles, bad inputs."""
 
-import re
 
 import numpy as np
 import pytest
 import torch
-from conftest import as_torch, bad_data_cases
+from conftest import as_torch, bad_data_cases, whole
 
 from nnbook import CrossEntropyLoss, MSELoss, ReLU, Sequential, Softmax, Tanh, mlp, to_numpy
 from nnbook.diagnostics import (
@@ -52,7 +51,7 @@ def test_chance_loss_is_the_loss_of_the_best_constant_logits():
      "y must hold labels < num_classes = 3, got 3"),
 ])
 def test_chance_loss_refuses_bad_labels(y, kwargs, cls, message):
-    with pytest.raises(cls, match="^" + re.escape(message) + "$"):
+    with pytest.raises(cls, match=whole(message)):
         chance_loss(y, **kwargs)
 
 
@@ -170,7 +169,7 @@ def test_split_overlap_counts_validation_rows(backend):
      "atol must be a non-negative number, got -1.0"),
 ])
 def test_label_and_split_checks_refuse_bad_inputs(call, cls, message):
-    with pytest.raises(cls, match="^" + re.escape(message) + "$"):
+    with pytest.raises(cls, match=whole(message)):
         call()
 
 
@@ -238,7 +237,7 @@ def test_layer_report_refuses_a_model_that_is_not_sequential():
     (2.0, TypeError, "num_classes must be a positive int, got 2.0 of type float"),
 ])
 def test_chance_loss_refuses_a_bad_num_classes(num_classes, cls, message):
-    with pytest.raises(cls, match="^" + re.escape(message) + "$"):
+    with pytest.raises(cls, match=whole(message)):
         chance_loss(np.array([0, 1]), num_classes)
 
 
@@ -247,7 +246,7 @@ def test_chance_loss_refuses_a_bad_num_classes(num_classes, cls, message):
 @pytest.mark.parametrize("X, y, cls, message", bad_data_cases())
 def test_model_checks_refuse_data_naming_x_and_y(fn, X, y, cls, message):
     model = mlp([5, 8, 3], rng=np.random.default_rng(1))
-    with pytest.raises(cls, match="^" + re.escape(message) + "$"):
+    with pytest.raises(cls, match=whole(message)):
         fn(model, CrossEntropyLoss(), X, y)
 
 
@@ -274,7 +273,7 @@ def test_model_checks_refuse_data_naming_x_and_y(fn, X, y, cls, message):
      "X_train and X_val must have at least one row each, got shapes (0, 2) and (1, 2)"),
 ])
 def test_label_and_split_checks_name_their_arguments(call, cls, message):
-    with pytest.raises(cls, match="^" + re.escape(message) + "$"):
+    with pytest.raises(cls, match=whole(message)):
         call()
 
 

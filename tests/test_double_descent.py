@@ -1,10 +1,10 @@
 """Random-features regression: min-norm and ridge fits against lstsq and torch, both backends."""
 
-import re
 
 import numpy as np
 import pytest
 import torch
+from conftest import whole
 
 from nnbook import to_numpy
 from nnbook.double_descent import fit_min_norm, random_features, random_features_sweep
@@ -60,7 +60,7 @@ def test_ridge_fit_matches_torch_solve(n, p, backend):
      "y_test must have shape (2,) to match its inputs, got (5,)"),
 ])
 def test_bad_inputs_are_refused(call, message):
-    with pytest.raises(ValueError, match="^" + re.escape(message) + "$"):
+    with pytest.raises(ValueError, match=whole(message)):
         call()
 
 
@@ -109,7 +109,7 @@ _PUT = "put both on one backend with Backend.asarray"
      "repeats must be a positive int, got 0"),
 ])
 def test_bad_inputs_name_the_argument(call, cls, message):
-    with pytest.raises(cls, match="^" + re.escape(message) + "$"):
+    with pytest.raises(cls, match=whole(message)):
         call()
 
 

@@ -6,6 +6,7 @@ import time
 import numpy as np
 import pytest
 import torch
+from conftest import whole
 
 from nnbook import pipeline
 
@@ -65,7 +66,7 @@ def test_consume_times_the_sleep():
     (-1, "batch_size must be an int >= 1, got -1"),
 ])
 def test_slow_batches_refuses_a_batch_size_that_is_not_a_positive_int(batch_size, message):
-    with pytest.raises(ValueError, match="^" + re.escape(message) + "$"):
+    with pytest.raises(ValueError, match=whole(message)):
         pipeline.SlowBatches(np.zeros((4, 2)), np.zeros(4), batch_size, 0.0)
 
 

@@ -1,10 +1,10 @@
 """Closed-form rates on a quadratic, against measured runs and against nnbook.SGD / torch.optim.SGD."""
 
-import re
 
 import numpy as np
 import pytest
 import torch
+from conftest import whole
 
 import nnbook as nb
 from nnbook import quadratic_rates as qr
@@ -101,7 +101,7 @@ def test_momentum_rate_is_the_measured_rate(nesterov):
     (lambda: qr.momentum_rate(0.1, 1.0, [1.0]), ValueError, "momentum must lie in [0, 1), got 1.0"),
 ])
 def test_bad_arguments_refused(call, exc, msg):
-    with pytest.raises(exc, match="^" + re.escape(msg) + "$"):
+    with pytest.raises(exc, match=whole(msg)):
         call()
 
 
@@ -181,7 +181,7 @@ _BAD_EIG = "eigenvalues must be a non-empty 1-D array of positive numbers (a pos
      "tail must lie in (0, 1], got 'half' of type str"),
 ])
 def test_bad_arguments_refused_with_their_names(call, exc, msg):
-    with pytest.raises(exc, match="^" + re.escape(msg) + "$"):
+    with pytest.raises(exc, match=whole(msg)):
         call()
 
 
@@ -234,7 +234,7 @@ def test_descend_diverges_to_inf_without_warnings():
      "momentum must lie in [0, 1), got -0.1"),
 ])
 def test_descend_refusals(call, exc, msg):
-    with pytest.raises(exc, match="^" + re.escape(msg) + "$"):
+    with pytest.raises(exc, match=whole(msg)):
         call()
 
 

@@ -1,10 +1,10 @@
 """Learning-rate schedules against torch.optim.lr_scheduler, step by step."""
 
-import re
 
 import numpy as np
 import pytest
 import torch
+from conftest import whole
 
 import nnbook as nb
 from nnbook import schedules
@@ -107,7 +107,7 @@ def _opt():
      "OneCycleLR was stepped 11 times, more than total_steps = 10"),
 ])
 def test_bad_arguments_refused(call, exc, msg):
-    with pytest.raises(exc, match="^" + re.escape(msg) + "$"):
+    with pytest.raises(exc, match=whole(msg)):
         call()
 
 
@@ -223,7 +223,7 @@ def test_onecycle_peak_step_is_the_end_of_the_rise(strategy):
      "pct_start * total_steps must be > 1 (the rise needs a step), got 0.5 * 2 = 1"),
 ])
 def test_more_bad_arguments_refused(call, exc, msg):
-    with pytest.raises(exc, match="^" + re.escape(msg) + "$"):
+    with pytest.raises(exc, match=whole(msg)):
         call()
 
 

@@ -1,11 +1,10 @@
 """SGD's weight decay and fit's scheduler argument, against torch.optim."""
 
-import re
 
 import numpy as np
 import pytest
 import torch
-from conftest import as_torch
+from conftest import as_torch, whole
 
 import nnbook as nb
 from nnbook import to_numpy
@@ -109,6 +108,6 @@ def test_fit_refuses_a_scheduler_without_step(rng):
     opt = nb.SGD(model.parameters(), lr=0.1)
     msg = ("scheduler must have a step() method (e.g. nnbook.schedules.StepLR) or be None, "
            "got float")
-    with pytest.raises(TypeError, match="^" + re.escape(msg) + "$"):
+    with pytest.raises(TypeError, match=whole(msg)):
         nb.fit(model, nb.CrossEntropyLoss(), opt, X, y, epochs=1, batch_size=5,
                rng=np.random.default_rng(0), scheduler=0.1)
