@@ -520,8 +520,9 @@ def main(argv=None):
                  --master_addr=10.0.0.1 --master_port=29500 -m nnbook.data_parallel
 
     ``torchrun`` sets ``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK``, ``MASTER_ADDR`` and
-    ``MASTER_PORT``; each process joins the group from them (NCCL where CUDA is
-    available, gloo otherwise), takes the GPU ``LOCAL_RANK``, trains the digits
+    ``MASTER_PORT``; each process joins the group from them (NCCL where there is a
+    GPU for every process on the node, gloo on the CPU otherwise), takes the GPU
+    ``LOCAL_RANK``, trains the digits
     MLP on its shards and rank 0 prints the final loss and a checksum of the
     weights, which equal those of :func:`train_single` on the combined batch.
     """
@@ -539,7 +540,9 @@ def main(argv=None):
     parser.add_argument("--mode", choices=("ddp", "nnbook"), default="ddp")
     args = parser.parse_args(argv)
     local_rank = int(os.environ.get("LOCAL_RANK", 0))
-    cuda = torch.cuda.is_available()
+    # one GPU per local process, or none: two processes cannot share one GPU under NCCL
+    cuda = torch.cuda.device_count() >= int(os.environ.get("LOCAL_WORLD_SIZE", 1))
+    cuda = cuda and torch.cuda.is_available()
     device = f"cuda:{local_rank}" if cuda else "cpu"
     if cuda:
         torch.cuda.set_device(local_rank)

@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .backend import check_array, check_int, check_real, namespace, to_numpy
+from .backend import check_array, check_int, check_real, check_same_backend, namespace, to_numpy
 from .hessian import _check_problem, _gradient, _loss, _write, flat_parameters, hessian, num_parameters
 from .optim import Optimizer
 
@@ -69,15 +69,20 @@ def _check_g_H(gradient, hessian_):
     want = (*gradient.shape, d)
     if tuple(hessian_.shape) != want:
         raise ValueError(f"hessian must have shape {want}, got {tuple(hessian_.shape)}")
-    if namespace(hessian_) is not xp:
-        raise TypeError("gradient and hessian must come from one array library")
+    check_same_backend(hessian_, "hessian", gradient, "gradient")
     return xp, d
 
 
 def _solve(xp, M, rhs):
+    common = xp.result_type(M, rhs)        # float32 and float64 mix on torch as on NumPy
+    M, rhs = xp.astype(M, common), xp.astype(rhs, common)
     try:
         return xp.linalg.solve(M, rhs[..., None])[..., 0]
-    except (np.linalg.LinAlgError, RuntimeError):
+    except (np.linalg.LinAlgError, RuntimeError) as e:
+        # NumPy's LinAlgError, or torch.linalg.LinAlgError (a RuntimeError); any other
+        # RuntimeError (arrays on two devices, say) is not a singular matrix
+        if "LinAlgError" not in type(e).__name__:
+            raise
         raise ValueError("the matrix H + damping * I is singular: increase damping") from None
 
 

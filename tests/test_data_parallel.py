@@ -206,5 +206,21 @@ def test_torchrun_entry_point_equals_one_process():
     split = nb.data.digits(rng=np.random.default_rng(0))
     ref = dp.train_single(dp.DPConfig(steps=6, mode="nnbook"), split.X_train, split.y_train)
     checksum = sum(float(np.abs(p).sum()) for p in ref["params"])
+    if torch.cuda.device_count() >= 2:       # NCCL, one GPU per process: other rounding
+        assert "world size 2 on cuda: loss" in out
+        return
+    # gloo on the CPU, also with one GPU (two processes cannot share it under NCCL)
     assert (f"world size 2 on cpu: loss {ref['losses'][0]:.6f} -> {ref['losses'][-1]:.6f}, "
             f"sum |w| = {checksum:.12f}") in out
+
+
+def test_entry_point_uses_gloo_on_the_cpu_when_gpus_are_fewer_than_processes(monkeypatch, capsys):
+    """Two processes on a one-GPU node cannot both hold that GPU under NCCL: gloo, CPU."""
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    for var, value in {"RANK": "0", "WORLD_SIZE": "1", "LOCAL_RANK": "0", "LOCAL_WORLD_SIZE": "2",
+                       "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(dp.free_port())}.items():
+        monkeypatch.setenv(var, value)
+    dp.main(["--steps", "2", "--mode", "nnbook"])
+    assert re.match(r"^world size 1 on cpu: loss \d\.\d{6} -> \d\.\d{6}, sum \|w\| = ",
+                    capsys.readouterr().out)

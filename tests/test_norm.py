@@ -415,7 +415,9 @@ def test_constructor_backend_places_the_parameters(make):
 @pytest.mark.parametrize("lib", ["numpy", "torch"])
 def test_to_moves_parameters_and_buffers_to_the_dtype(make, lib):
     layer = make().to(lib, dtype="float32")
-    assert layer.backend == nb.Backend(lib, "cpu", "float32")
+    # no device given: the CPU for NumPy, the fastest device here for torch (a GPU if any)
+    device = "cpu" if lib == "numpy" else nb.backend.best_device()
+    assert layer.backend == nb.Backend(lib, device, "float32")
     arrays = [p.data for p in layer.parameters()] + [getattr(layer, b) for b in layer._buffers]
     for a in arrays:
         assert nb.backend.library(a) == lib and nb.backend.dtype_name(a) == "float32"

@@ -15,8 +15,8 @@ from nnbook import to_numpy
 
 
 def _like(a, x):
-    """The NumPy constant ``a`` in the library of ``x``."""
-    return torch.as_tensor(a) if isinstance(x, torch.Tensor) else a
+    """The NumPy constant ``a`` in the library (and on the device) of ``x``."""
+    return torch.as_tensor(a, device=x.device) if isinstance(x, torch.Tensor) else a
 
 
 def _logistic(seed=0, n=20, d=5):
@@ -251,6 +251,23 @@ def test_quickprop_trains_the_encoder_with_fit_on_both_backends():
 
 # ---- refusals -------------------------------------------------------------------------------
 
+
+
+@pytest.mark.parametrize("lib", ["numpy", "torch"])
+def test_newton_step_mixes_float32_and_float64_as_numpy_does(lib):
+    g = np.array([1.0, 2.0], dtype=np.float32)
+    H = np.array([[2.0, 0.0], [0.0, 4.0]])
+    if lib == "torch":
+        g, H = torch.from_numpy(g), torch.from_numpy(H)
+    p = so.newton_step(g, H)
+    assert to_numpy(p).dtype == np.float64
+    np.testing.assert_array_equal(to_numpy(p), [-0.5, -0.5])
+
+
+def test_a_singular_matrix_on_torch_is_named_as_such():
+    _raises(ValueError, "the matrix H + damping * I is singular: increase damping",
+            so.newton_step, torch.ones(2, dtype=torch.float64),
+            torch.zeros((2, 2), dtype=torch.float64))
 
 
 def test_bad_inputs_are_refused():
@@ -738,9 +755,11 @@ def test_newton_steps_keep_the_dtype(backend):
      (np.array(1.0), np.eye(1)), {}),
     (ValueError, "hessian must have shape (2, 2), got (2,)", so.saddle_free_step,
      (np.ones(2), np.ones(2)), {}),
-    (TypeError, "gradient and hessian must come from one array library", so.newton_step,
+    (TypeError, "hessian must be a numpy array like gradient, got a torch array; put both on "
+                "one backend with Backend.asarray", so.newton_step,
      (np.ones(2), torch.eye(2, dtype=torch.float64)), {}),
-    (TypeError, "gradient and hessian must come from one array library", so.saddle_free_step,
+    (TypeError, "hessian must be a torch array like gradient, got a numpy array; put both on "
+                "one backend with Backend.asarray", so.saddle_free_step,
      (torch.ones(2, dtype=torch.float64), np.eye(2)), {}),
     (ValueError, "damping must be a non-negative number, got -1.0", so.saddle_free_step,
      (np.ones(2), np.eye(2), -1.0), {}),
