@@ -370,8 +370,8 @@ def gpu_section(gpu: dict | None, cpu: list | None) -> list[str]:
         t = [c["step_s"] for r in host for c in r["contenders"].values()]
         out += [f"In float32, {len(host)} of the {len(fp)} sweep points below spend less than half of "
                 f"their step in the GEMMs; their steps all take {ms(min(t))} to {ms(max(t))} ms, "
-                "whatever their size: the host (Python, dispatch, kernel launches, on a GPU machine "
-                "whose CPUs were busy, see the load average) sets the pace, not the GPU's arithmetic. "
+                "whatever their size: the host (Python, dispatch, kernel launches) sets the pace, not "
+                "the GPU's arithmetic. "
                 "There nnbook's few, plain operations cost less than autograd's bookkeeping.", ""]
     out += sweep_section(gpu, "scaling_cuda.png", "### How cost grows on the GPU")
     return out
