@@ -94,6 +94,87 @@ def test_maxout_groups_consecutive_columns():
                                   [[0, 1, 0, 2, 3, 0]])
 
 
+FLOAT32 = [nb.Backend("numpy", dtype="float32"), nb.Backend("torch", "cpu", "float32")]
+
+
+@pytest.mark.parametrize("bk", FLOAT32, ids=lambda b: b.library)
+def test_maxout_keeps_float32_and_the_first_maximum_on_ties(bk):
+    """Ties go to the first piece (as documented); the output and gradient keep z's dtype."""
+    z = bk.asarray(np.array([[2.0, 2.0, -1.0, 3.0, 3.0, 3.0],
+                             [0.5, 0.5, 4.0, 1.0, 4.0, 4.0]]))
+    out, cache = A.maxout_forward(z, 3)
+    np.testing.assert_array_equal(to_numpy(out), [[2.0, 3.0], [4.0, 4.0]])
+    dz = A.maxout_backward(bk.asarray(np.array([[1.0, 2.0], [3.0, 4.0]])), cache)
+    np.testing.assert_array_equal(to_numpy(dz), [[1, 0, 0, 2, 0, 0], [0, 0, 3, 0, 4, 0]])
+    for a in (out, dz):
+        assert type(a) is type(z) and a.dtype == z.dtype
+
+
+@pytest.mark.parametrize("bk", FLOAT32, ids=lambda b: b.library)
+def test_maxout_with_one_piece_is_the_identity(bk):
+    z = bk.asarray(np.array([[1.0, -2.0, 3.0]]))
+    out, cache = A.maxout_forward(z, 1)
+    np.testing.assert_array_equal(to_numpy(out), [[1.0, -2.0, 3.0]])
+    dz = A.maxout_backward(bk.asarray(np.array([[4.0, 5.0, 6.0]])), cache)
+    np.testing.assert_array_equal(to_numpy(dz), [[4.0, 5.0, 6.0]])
+    layer = nb.Maxout(2, 3, k=1, rng=np.random.default_rng(0), backend=bk)
+    assert layer.linear.out_features == 3
+    x = bk.asarray(np.array([[1.0, 2.0]]))
+    np.testing.assert_array_equal(to_numpy(layer.forward(x)), to_numpy(layer.linear.forward(x)))
+
+
+def test_maxout_layer_defaults_repr_and_backend(rng):
+    layer = nb.Maxout(4, 3, rng=rng)
+    assert layer.k == 2 and layer.linear.out_features == 6           # k = 2 pieces by default
+    assert repr(layer) == "Maxout(4, 3, k=2)"
+    assert repr(nb.Maxout(5, 2, k=3, rng=rng)) == "Maxout(5, 2, k=3)"
+    bk = nb.Backend("torch", "cpu", "float32")
+    layer = nb.Maxout(4, 3, rng=rng, backend=bk)
+    assert layer.backend == bk and layer.linear.backend == bk
+    assert layer.piece() is None                                      # no forward yet
+    assert repr(nb.PReLU(5)) == "PReLU(num_parameters=5)"
+    assert repr(nb.PReLU()) == "PReLU(num_parameters=1)"
+
+
+def test_maxout_passes_init_to_its_linear_layer():
+    def init(shape, fan_in, fan_out, rng):
+        assert (fan_in, fan_out) == (3, 8)
+        return np.full(shape, 0.5)
+
+    layer = nb.Maxout(3, 4, k=2, rng=np.random.default_rng(0), init=init)
+    np.testing.assert_array_equal(layer.linear.W.data, np.full((8, 3), 0.5))
+
+
+def test_maxout_backward_without_the_input_gradient(rng):
+    layer = nb.Maxout(3, 2, k=2, rng=rng)
+    x, dout = rng.standard_normal((4, 3)), rng.standard_normal((4, 2))
+    layer.forward(x)
+    assert layer.backward(dout, input_grad=False) is None
+    dz = A.maxout_backward(dout, (layer.piece(), (4, 4)))
+    np.testing.assert_allclose(layer.linear.W.grad, dz.T @ x, rtol=1e-14)
+    np.testing.assert_allclose(layer.linear.b.grad, dz.sum(axis=0), rtol=1e-14)
+
+
+def test_maxout_frozen_piece_uses_the_stored_winners(rng):
+    """With ``frozen_piece`` set, each unit outputs the piece stored, not the largest one."""
+    layer = nb.Maxout(3, 2, k=3, rng=rng)
+    x1, x2 = rng.standard_normal((5, 3)), rng.standard_normal((5, 3))
+    layer.forward(x1)
+    winner = layer.piece()
+    assert winner.shape == (5, 2, 3)
+    np.testing.assert_array_equal(winner.sum(axis=2), 1.0)
+    layer.frozen_piece = winner
+    W, b = layer.linear.W.data, layer.linear.b.data
+    z2 = (x2 @ W.T + b).reshape(5, 2, 3)
+    out = layer.forward(x2)
+    expected = np.take_along_axis(z2, winner.argmax(axis=2)[:, :, None], axis=2)[:, :, 0]
+    np.testing.assert_allclose(out, expected, rtol=1e-14)
+    assert not np.allclose(out, z2.max(axis=2))                       # a different piece
+    dout = rng.standard_normal((5, 2))
+    dx = layer.backward(dout)
+    np.testing.assert_allclose(dx, (dout[:, :, None] * winner).reshape(5, 6) @ W, rtol=1e-13)
+
+
 @pytest.mark.parametrize("name", ["leaky_relu", "prelu", "elu", "gelu", "gelu_tanh", "softplus"])
 def test_mlp_accepts_the_new_activations(name, rng):
     model = nb.mlp([4, 6, 3], name, rng=rng)
@@ -203,6 +284,23 @@ def test_refusals(rng):
         (ValueError, "approximate must be 'none' or 'tanh', got 'erf'",
          lambda: nb.GELU("erf")),
         (ValueError, "k must be a positive int, got 0", lambda: A.maxout_forward(z, 0)),
+        (ValueError, "k must be a positive int, got True", lambda: A.maxout_forward(z, True)),
+        (ValueError, "k must be a positive int, got 2.0", lambda: A.maxout_forward(z, 2.0)),
+        (ValueError, "z must have 2 dimension(s), got shape (6,)",
+         lambda: A.maxout_forward(np.ones(6), 2)),
+        (ValueError, "z must have 2 dimension(s), got shape (1, 2, 6)",
+         lambda: A.maxout_forward(np.ones((1, 2, 6)), 2)),
+        (ValueError, "k must be a positive int, got 0", lambda: nb.Maxout(3, 2, 0, rng=rng)),
+        (ValueError, "k must be a positive int, got -1", lambda: nb.Maxout(3, 2, -1, rng=rng)),
+        (ValueError, "k must be a positive int, got True",
+         lambda: nb.Maxout(3, 2, True, rng=rng)),
+        (ValueError, "k must be a positive int, got 2.0", lambda: nb.Maxout(3, 2, 2.0, rng=rng)),
+        (ValueError, "out_features must be a positive int, got -1",
+         lambda: nb.Maxout(3, -1, 2, rng=rng)),
+        (ValueError, "out_features must be a positive int, got True",
+         lambda: nb.Maxout(3, True, 2, rng=rng)),
+        (ValueError, "out_features must be a positive int, got 2.0",
+         lambda: nb.Maxout(3, 2.0, 2, rng=rng)),
         (ValueError, "z must have a multiple of k=4 columns, got 6",
          lambda: A.maxout_forward(z, 4)),
         (ValueError, "z must have 2 dimension(s), got shape (6,)",
