@@ -130,100 +130,112 @@ def _visit(site, page, dark=False):
     return context, tab, report
 
 
-@pytest.mark.parametrize("dark", [False, True], ids=["light", "dark"])
-def test_every_page_loads_cleanly_in_a_browser(site, dark):
+# Each page is loaded once in light mode (the load, MathJax's typesetting, the network
+# going quiet: most of a browser test's time) and every light-mode check reads that load.
+
+def _loads_cleanly(page, tab):
     from browser import UNPARSED, VISIBLE_PROSE_JS
 
-    problems = []
-    for page in _toc_pages():
-        context, tab, report = _visit(site, page, dark)
-        problems += [f"{page}: {p}" for p in report.problems()]
-        if dark:
-            mode = tab.evaluate("() => document.documentElement.dataset.theme")
-            assert mode == "dark", f"{page} did not switch to dark mode ({mode!r})"
-        else:
-            if tab.locator(".math").count():
-                assert tab.locator("mjx-container").count(), f"{page}: math not typeset"
-            assert tab.locator("mjx-merror").count() == 0, f"{page}: MathJax error"
-            prose = tab.evaluate(VISIBLE_PROSE_JS)
-            raw = [u for u in UNPARSED if u in prose]
-            assert not raw, f"{page}: unparsed markup {raw} left in the page"
-            broken = tab.evaluate("() => [...document.images]"
-                                  ".filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.src)")
-            assert not broken, f"{page}: images not loaded: {broken}"
-            no_alt = tab.evaluate("() => [...document.querySelectorAll('main img')]"
-                                  ".filter(i => !i.alt.trim()).map(i => i.outerHTML.slice(0, 80))")
-            assert not no_alt, f"{page}: images without alternative text: {no_alt}"
-        context.close()
-    assert not problems, "\n".join(problems)
+    if tab.locator(".math").count():
+        assert tab.locator("mjx-container").count(), f"{page}: math not typeset"
+    assert tab.locator("mjx-merror").count() == 0, f"{page}: MathJax error"
+    prose = tab.evaluate(VISIBLE_PROSE_JS)
+    raw = [u for u in UNPARSED if u in prose]
+    assert not raw, f"{page}: unparsed markup {raw} left in the page"
+    broken = tab.evaluate("() => [...document.images]"
+                          ".filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.src)")
+    assert not broken, f"{page}: images not loaded: {broken}"
+    no_alt = tab.evaluate("() => [...document.querySelectorAll('main img')]"
+                          ".filter(i => !i.alt.trim()).map(i => i.outerHTML.slice(0, 80))")
+    assert not no_alt, f"{page}: images without alternative text: {no_alt}"
 
 
-def test_every_fold_opens_on_click(site):
-    for page in _toc_pages():
-        context, tab, _ = _visit(site, page)
-        buttons = tab.locator("button.toggle-button")
-        for i in range(buttons.count()):
-            button = buttons.nth(i)
-            target = button.get_attribute("data-target")
-            hidden = ("t => document.getElementById(t.replace(/^#/, ''))"
-                      ".classList.contains('toggle-hidden')")
-            assert tab.evaluate(hidden, target), f"{page}: fold {target} is not closed at first"
-            button.scroll_into_view_if_needed()
-            button.click()
-            assert not tab.evaluate(hidden, target), f"{page}: fold {target} did not open"
-        summaries = tab.locator("details > summary")
-        for i in range(summaries.count()):
-            summary = summaries.nth(i)
-            summary.scroll_into_view_if_needed()
-            was_open = summary.evaluate("s => s.parentElement.open")
-            summary.click()
-            assert summary.evaluate("s => s.parentElement.open") != was_open, (
-                f"{page}: a folded block ({summary.inner_text()[:40]!r}) does not open")
-        context.close()
+def _every_fold_opens_on_click(page, tab):
+    buttons = tab.locator("button.toggle-button")
+    for i in range(buttons.count()):
+        button = buttons.nth(i)
+        target = button.get_attribute("data-target")
+        hidden = ("t => document.getElementById(t.replace(/^#/, ''))"
+                  ".classList.contains('toggle-hidden')")
+        assert tab.evaluate(hidden, target), f"{page}: fold {target} is not closed at first"
+        button.scroll_into_view_if_needed()
+        button.click()
+        assert not tab.evaluate(hidden, target), f"{page}: fold {target} did not open"
+    summaries = tab.locator("details > summary")
+    for i in range(summaries.count()):
+        summary = summaries.nth(i)
+        summary.scroll_into_view_if_needed()
+        was_open = summary.evaluate("s => s.parentElement.open")
+        summary.click()
+        assert summary.evaluate("s => s.parentElement.open") != was_open, (
+            f"{page}: a folded block ({summary.inner_text()[:40]!r}) does not open")
 
 
-def test_every_animation_and_slider_plays_without_a_kernel(site):
-    for page in _toc_pages():
-        context, tab, _ = _visit(site, page)
-        animations = tab.locator("div.animation")
-        for i in range(animations.count()):
-            anim = animations.nth(i)
-            frame = anim.locator("img").first
-            before = frame.get_attribute("src")
-            anim.locator('button[title="Next frame"]').click()
-            assert frame.get_attribute("src") != before, f"{page}: animation {i} does not move"
-        sliders = tab.locator("div.nnbook-slider")
-        for i in range(sliders.count()):
-            slider = sliders.nth(i)
-            image, knob = slider.locator("img"), slider.locator("input")
-            before = image.get_attribute("src")
-            last = int(knob.get_attribute("max"))
-            knob.fill(str(0 if knob.input_value() == str(last) else last))
-            assert image.get_attribute("src") != before, f"{page}: static slider {i} does not move"
-        context.close()
+def _every_demo_plays_without_a_kernel(page, tab):
+    animations = tab.locator("div.animation")
+    for i in range(animations.count()):
+        anim = animations.nth(i)
+        frame = anim.locator("img").first
+        before = frame.get_attribute("src")
+        anim.locator('button[title="Next frame"]').click()
+        assert frame.get_attribute("src") != before, f"{page}: animation {i} does not move"
+    sliders = tab.locator("div.nnbook-slider")
+    for i in range(sliders.count()):
+        slider = sliders.nth(i)
+        image, knob = slider.locator("img"), slider.locator("input")
+        before = image.get_attribute("src")
+        last = int(knob.get_attribute("max"))
+        knob.fill(str(0 if knob.input_value() == str(last) else last))
+        assert image.get_attribute("src") != before, f"{page}: static slider {i} does not move"
 
 
-def test_print_shows_each_demos_static_figure(site):
+def _print_shows_each_demos_static_figure(page, tab):
     """On paper every slider and animation prints its figure, without its controls."""
     shown = "e => { const r = e.getBoundingClientRect(); " \
             "return getComputedStyle(e).display !== 'none' && r.width > 50 && r.height > 50; }"
     hidden = "e => getComputedStyle(e).display === 'none' || e.getBoundingClientRect().height === 0"
-    for page in [p for p in _toc_pages() if p.startswith("chapters/")]:
-        context, tab, _ = _visit(site, page)
-        tab.emulate_media(media="print")
-        for box in ("div.nnbook-slider", "div.animation"):
-            demos = tab.locator(box)
-            for i in range(demos.count()):
-                demo = demos.nth(i)
-                assert demo.locator("img").first.evaluate(shown), (
-                    f"{page}: {box} {i} prints no figure")
-                controls = demo.locator("input[type=range], .anim-controls")
-                for j in range(controls.count()):
-                    assert controls.nth(j).evaluate(hidden), (
-                        f"{page}: {box} {i} prints its controls")
-        live = tab.locator(".jupyter-widgets")
-        for i in range(live.count()):
-            assert live.nth(i).evaluate(hidden), f"{page}: a live widget view is printed"
+    tab.emulate_media(media="print")
+    for box in ("div.nnbook-slider", "div.animation"):
+        demos = tab.locator(box)
+        for i in range(demos.count()):
+            demo = demos.nth(i)
+            assert demo.locator("img").first.evaluate(shown), f"{page}: {box} {i} prints no figure"
+            controls = demo.locator("input[type=range], .anim-controls")
+            for j in range(controls.count()):
+                assert controls.nth(j).evaluate(hidden), f"{page}: {box} {i} prints its controls"
+    live = tab.locator(".jupyter-widgets")
+    for i in range(live.count()):
+        assert live.nth(i).evaluate(hidden), f"{page}: a live widget view is printed"
+    tab.emulate_media(media="screen")
+
+
+@pytest.mark.parametrize("page", _toc_pages())
+def test_page_works_in_a_browser(site, page):
+    """Loads with no error and no request leaving the book, math typeset, images shown;
+    every fold opens on a click; animations and sliders play without a kernel; printing
+    shows each demo's figure without its controls (the print check on chapters only)."""
+    context, tab, report = _visit(site, page)
+    try:
+        _loads_cleanly(page, tab)
+        _every_fold_opens_on_click(page, tab)
+        _every_demo_plays_without_a_kernel(page, tab)
+        if page.startswith("chapters/"):
+            _print_shows_each_demos_static_figure(page, tab)
+        problems = report.problems()     # also what the clicks above raised
+        assert not problems, "\n".join(f"{page}: {p}" for p in problems)
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("page", _toc_pages())
+def test_page_switches_to_dark_mode_cleanly(site, page):
+    context, tab, report = _visit(site, page, dark=True)
+    try:
+        mode = tab.evaluate("() => document.documentElement.dataset.theme")
+        assert mode == "dark", f"{page} did not switch to dark mode ({mode!r})"
+        problems = report.problems()
+        assert not problems, "\n".join(f"{page}: {p}" for p in problems)
+    finally:
         context.close()
 
 
