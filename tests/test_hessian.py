@@ -202,3 +202,209 @@ def test_a_stochastic_model_is_refused_until_eval():
     model.eval()                        # deterministic now: the same as without dropout
     H = hs.hessian(model, loss_fn, X, y)
     assert np.allclose(hs.hvp(model, loss_fn, X, y, v), H @ v, rtol=1e-6, atol=1e-8)
+
+
+# --------------------------------------------------------------------------
+# The step eps, the device of the unit vectors, and the defaults
+# --------------------------------------------------------------------------
+
+def test_hvp_uses_the_given_step(backend, rng):
+    """hvp(eps=e) is the central difference of the gradient with a step of length e along v."""
+    model, loss_fn, X, y = _problem(backend, sizes=(2, 3, 2))
+    theta = to_numpy(hs.flat_parameters(model)).copy()
+    v = rng.standard_normal(theta.shape[0])
+    h = 0.5 / np.linalg.norm(v)
+    grads = []
+    for sign in (1.0, -1.0):
+        hs.set_flat_parameters(model, theta + sign * h * v)
+        grads.append(to_numpy(hs.flat_gradient(model, loss_fn, X, y)))
+    hs.set_flat_parameters(model, theta)
+    expected = (grads[0] - grads[1]) / (2.0 * h)
+    Hv = to_numpy(hs.hvp(model, loss_fn, X, y, v, eps=0.5))
+    np.testing.assert_allclose(Hv, expected, rtol=1e-10, atol=1e-12)
+    # a step this large is far from the default's O(eps^2) accuracy: the step was used
+    exact = hs.autograd_hessian(model, loss_fn, X, y) @ v
+    assert relative_error(Hv, exact) > 1e-4
+    _raises(ValueError, "eps must be a positive number, got -1.0", hs.hvp,
+            model, loss_fn, X, y, v, eps=-1.0)
+
+
+def test_top_eigenvalues_use_the_given_step():
+    """A large step (eps = 0.5) moves the eigenvalues away from autograd's; the default does not."""
+    bk = nb.Backend()
+    model, loss_fn, X, y = _problem(bk, sizes=(2, 3, 2))
+    P = hs.num_parameters(model)
+    exact = np.linalg.eigvalsh(hs.autograd_hessian(model, loss_fn, X, y))[::-1][:2]
+    default = hs.top_eigenvalues(model, loss_fn, X, y, k=2, iters=P,
+                                 rng=np.random.default_rng(0))
+    np.testing.assert_allclose(default, exact, rtol=1e-6)
+    big = hs.top_eigenvalues(model, loss_fn, X, y, k=2, iters=P, eps=0.5,
+                             rng=np.random.default_rng(0))
+    assert np.max(np.abs(big - exact) / np.abs(exact)) > 1e-3
+    _raises(ValueError, "eps must be a positive number, got -1.0", hs.top_eigenvalues,
+            model, loss_fn, X, y, rng=np.random.default_rng(0), eps=-1.0)
+
+
+def test_hessian_stays_on_the_model_device_whatever_torch_default_device():
+    """The unit vectors are made on theta's device, not on torch's default device."""
+    bk = nb.Backend("torch", "cpu")
+    rng = np.random.default_rng(0)
+    X, t = rng.standard_normal((20, 3)), rng.standard_normal((20, 1))
+    model = nb.Linear(3, 1, rng=rng, backend=bk)
+    with torch.device("meta"):
+        H = hs.hessian(model, nb.MSELoss(), bk.asarray(X), bk.asarray(t))
+    assert H.device == torch.device("cpu")
+    A = np.hstack([X, np.ones((20, 1))])
+    np.testing.assert_allclose(to_numpy(H), 2.0 / 20 * A.T @ A, rtol=1e-8, atol=1e-9)
+
+
+class _CountingMSE(nb.MSELoss):
+    """MSE that counts its backward passes (one per gradient)."""
+
+    def __init__(self):
+        super().__init__()
+        self.backwards = 0
+
+    def backward(self, *args, **kwargs):
+        self.backwards += 1
+        return super().backward(*args, **kwargs)
+
+
+def test_top_eigenvalues_defaults_one_eigenvalue_and_100_iterations():
+    bk = nb.Backend()
+    model, _, X, y = _problem(bk, loss="mse", sizes=(2, 3, 2))
+    loss_fn = _CountingMSE()
+    top = hs.top_eigenvalues(model, loss_fn, X, y, rng=np.random.default_rng(0),
+                             method="power")
+    assert top.shape == (1,)
+    # 100 power iterations and the final Rayleigh-Ritz step: 101 products, 2 gradients each
+    assert loss_fn.backwards == 2 * 101
+    exact = np.linalg.eigvalsh(hs.autograd_hessian(model, nb.MSELoss(), X, y))[-1]
+    np.testing.assert_allclose(top, [exact], rtol=1e-6)
+
+
+def test_top_eigenvalues_with_k_and_iters_equal_to_p_is_the_whole_spectrum(backend):
+    model, loss_fn, X, y = _problem(backend, loss="mse", sizes=(2, 3, 1))
+    P = hs.num_parameters(model)
+    top = hs.top_eigenvalues(model, loss_fn, X, y, k=P, iters=P, rng=np.random.default_rng(2))
+    exact = np.linalg.eigvalsh(hs.autograd_hessian(model, loss_fn, X, y))[::-1]
+    assert top.shape == (P,)
+    np.testing.assert_allclose(top, exact, rtol=1e-6, atol=1e-8)
+
+
+def test_top_eigenvalues_refuses_k_beyond_a_closed_krylov_space():
+    """A least-squares fit with orthogonal, equal-norm columns has H = 2 I: one Lanczos step."""
+    bk = nb.Backend()
+    X = np.array([[1.0, 1.0], [1.0, -1.0], [-1.0, 1.0], [-1.0, -1.0]])
+    model = nb.Linear(2, 1, rng=np.random.default_rng(0), backend=bk)
+    hs.set_flat_parameters(model, np.array([0.5, -0.25, 0.125]))
+    t = X @ np.array([[0.5], [-0.25]]) + 0.125          # fitted exactly: g = 0
+    np.testing.assert_allclose(to_numpy(hs.hessian(model, nb.MSELoss(), X, t)), 2.0 * np.eye(3),
+                               atol=1e-10)
+    # Central differences are exact on a quadratic for any step; a long one keeps the
+    # rounding of theta + h v far below Lanczos' breakdown threshold.
+    np.testing.assert_allclose(hs.top_eigenvalues(model, nb.MSELoss(), X, t, k=1, eps=1e3,
+                                                  rng=np.random.default_rng(0)), [2.0])
+    _raises(ValueError, "the Krylov space of the starting vector has dimension 1 < k = 2; "
+            "try another rng", hs.top_eigenvalues, model, nb.MSELoss(), X, t, k=2, eps=1e3,
+            rng=np.random.default_rng(0))
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"k": True}, "k must be an int in [1, 27] (the number of parameters), got True"),
+    ({"k": 1.5}, "k must be an int in [1, 27] (the number of parameters), got 1.5"),
+    ({"k": 0}, "k must be an int in [1, 27] (the number of parameters), got 0"),
+    ({"iters": True}, "iters must be an int >= k = 1, got True"),
+    ({"iters": 2.5}, "iters must be an int >= k = 1, got 2.5"),
+    ({"k": 2, "iters": 1}, "iters must be an int >= k = 2, got 1"),
+])
+def test_top_eigenvalues_refuses_bad_k_and_iters(kwargs, message):
+    model, loss_fn, X, y = _problem(nb.Backend())
+    _raises(ValueError, message, hs.top_eigenvalues, model, loss_fn, X, y,
+            rng=np.random.default_rng(0), **kwargs)
+
+
+# --------------------------------------------------------------------------
+# Lanczos: its arguments and its stopping rule
+# --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("iters", [True, 2.5, 0, -1])
+def test_lanczos_refuses_bad_iters(iters):
+    _raises(ValueError, f"iters must be a positive int, got {iters!r}", hs.lanczos,
+            lambda q: q, np.ones(3), iters)
+
+
+def test_lanczos_one_step_is_the_rayleigh_quotient(rng):
+    A = np.diag([1.0, 2.0, 3.0])
+    v0 = np.array([1.0, 1.0, 2.0])
+    T, Q = hs.lanczos(lambda q: A @ q, v0, 1)
+    assert T.shape == (1, 1) and Q.shape == (1, 3)
+    np.testing.assert_allclose(T, [[v0 @ A @ v0 / (v0 @ v0)]], rtol=1e-15)
+    np.testing.assert_allclose(Q[0], v0 / np.linalg.norm(v0), rtol=1e-15)
+
+
+@pytest.mark.parametrize("c", [1e-15, 1.0, 1e6])
+def test_lanczos_is_scale_invariant(rng, c):
+    """The stopping rule is relative: c A gives c T and the same vectors, tiny or huge c."""
+    B = rng.standard_normal((6, 6))
+    A = B + B.T
+    v0 = rng.standard_normal(6)
+    T1, Q1 = hs.lanczos(lambda q: A @ q, v0, 6)
+    Tc, Qc = hs.lanczos(lambda q: c * (A @ q), v0, 6)
+    assert T1.shape == Tc.shape == (6, 6)
+    np.testing.assert_allclose(Tc, c * T1, rtol=1e-9, atol=1e-9 * c)
+    np.testing.assert_allclose(Qc, Q1, atol=1e-9)
+    np.testing.assert_allclose(np.linalg.eigvalsh(T1), np.linalg.eigvalsh(A), rtol=1e-10)
+
+
+def test_lanczos_stops_when_beta_is_negligible_next_to_a_large_alpha():
+    """A = diag(1, 1 + 1e-13): beta_1 = 5e-14 is below 1e-12 times the scale |alpha_1| = 1."""
+    A = np.diag([1.0, 1.0 + 1e-13])
+    T, Q = hs.lanczos(lambda q: A @ q, np.array([1.0, 1.0]), 2)
+    assert T.shape == (1, 1) and Q.shape == (1, 2)
+    np.testing.assert_allclose(T, [[1.0 + 0.5e-13]], rtol=1e-15)
+
+
+def test_lanczos_stops_when_beta_is_negligible_next_to_an_earlier_beta():
+    """A = diag(1, -1, 0), v0 = (1, 1, d): alpha_1 = alpha_2 = 0, beta_1 = 1, beta_2 = d/sqrt(2).
+
+    The scale is the largest |alpha| or beta so far (here beta_1 = 1), not the current step's.
+    """
+    A = np.diag([1.0, -1.0, 0.0])
+    T, _ = hs.lanczos(lambda q: A @ q, np.array([1.0, 1.0, 1e-14]), 3)
+    assert T.shape == (2, 2)
+    np.testing.assert_allclose(T, [[0.0, 1.0], [1.0, 0.0]], atol=1e-13)
+    # with d large enough the third direction is found: the full 3 x 3 T
+    T, _ = hs.lanczos(lambda q: A @ q, np.array([1.0, 1.0, 1e-3]), 3)
+    assert T.shape == (3, 3)
+    np.testing.assert_allclose(np.linalg.eigvalsh(T), [-1.0, 0.0, 1.0], atol=1e-12)
+
+
+def test_lanczos_stops_at_a_beta_equal_to_the_threshold():
+    """beta_1 = 2^-40 exactly equals 1e-12 * alpha_1 (in floating point): that is a breakdown."""
+    s = 2.0**-40 / 1e-12
+    assert 1e-12 * s == 2.0**-40
+    T, _ = hs.lanczos(lambda q: np.array([s * q[0], 2.0**-40 * q[0]]), np.array([1.0, 0.0]), 2)
+    assert T.shape == (1, 1) and T[0, 0] == s
+    # just above the threshold the second step is taken
+    T, _ = hs.lanczos(lambda q: np.array([s * q[0] + 2.0**-39 * q[1], 2.0**-39 * q[0]]),
+                      np.array([1.0, 0.0]), 2)
+    assert T.shape == (2, 2)
+
+
+class _CountingArray(np.ndarray):
+    """An ndarray that counts the products ``Q @ self`` (the projections of Gram-Schmidt)."""
+
+    projections = 0
+
+    def __rmatmul__(self, other):
+        type(self).projections += 1
+        return np.asarray(other) @ np.asarray(self)
+
+
+def test_lanczos_reorthogonalises_twice_per_step():
+    A = np.diag([1.0, 2.0, 3.0, 4.0])
+    _CountingArray.projections = 0
+    T, _ = hs.lanczos(lambda q: (A @ np.asarray(q)).view(_CountingArray), np.ones(4), 3)
+    assert T.shape == (3, 3)
+    assert _CountingArray.projections == 2 * 3

@@ -286,3 +286,197 @@ def test_hessian_explorer_builds():
     assert [c.description for c in w.children[:4]] == ["function", "x", "y", "window"]
     html = explorer._repr_mimebundle_()["text/html"]
     assert html.count("iVBOR") == len(w.children[0].options) + 1    # a frame per function
+
+
+# --------------------------------------------------------------------------
+# Test functions: calling, names, defaults, critical points
+# --------------------------------------------------------------------------
+
+def test_calling_an_objective_is_its_value():
+    f = ls.Rosenbrock()
+    x = np.array([[0.0, 0.0], [1.0, 1.0], [-1.0, 2.0]])
+    np.testing.assert_array_equal(f(x), [1.0, 0.0, 4.0 + 100.0 * 1.0])   # (1-u)^2 + 100 (v-u^2)^2
+    np.testing.assert_array_equal(ls.MonkeySaddle()(np.array([2.0, 1.0])), 8.0 - 6.0)
+
+
+def test_reprs_and_names():
+    assert repr(ls.MonkeySaddle()) == "MonkeySaddle()"
+    assert repr(ls.Quadratic(np.diag([2.0, 1.0 / 3.0]))) == "Quadratic(eigenvalues=[0.333333, 2.0])"
+    assert ls.FlatDirection(3).name == "x^3 + y^2"
+    assert repr(ls.FlatDirection()) == "FlatDirection(p=4)"
+
+
+def test_flat_direction_defaults_to_x4():
+    f = ls.FlatDirection()
+    assert f.p == 4 and f.name == "x^4 + y^2"
+    np.testing.assert_array_equal(f.value(np.array([2.0, 1.0])), 16.0 + 1.0)
+    np.testing.assert_array_equal(f.hessian(np.array([2.0, 1.0])), [[48.0, 0.0], [0.0, 2.0]])
+
+
+def test_rosenbrock_minimum_is_at_a_a_squared():
+    f = ls.Rosenbrock(a=2.0, b=3.0)
+    [(x, kind)] = f.critical_points()
+    np.testing.assert_array_equal(x, [2.0, 4.0])
+    assert kind == "minimum"
+    np.testing.assert_array_equal(f.gradient(x), [0.0, 0.0])
+    # H = [[2 + 8 b a^2, -4 b a], [-4 b a, 2 b]] at the minimum
+    np.testing.assert_allclose(f.hessian(x), [[2.0 + 96.0, -24.0], [-24.0, 6.0]], rtol=1e-14)
+
+
+@pytest.mark.parametrize(("eigenvalues", "expected"), [
+    ([1e-8, 1.0], []),                       # |lambda| = 1e-8 * max(1, 1): counts as zero
+    ([1.5e-8, 1.0], "minimum"),              # above 1e-8 * max(1, |lambda|)
+    ([1e-6, 1e3], []),                       # the tolerance scales with the largest |lambda|
+    ([1e-6, -1e3], []),
+    ([-1.0, 0.5], "saddle"),
+    ([-1.0, -0.5], "maximum"),
+    ([0.5, 2.0], "minimum"),
+])
+def test_quadratic_critical_point_tolerance(eigenvalues, expected):
+    q = ls.Quadratic(np.diag(eigenvalues), center=[1.0, -1.0])
+    points = q.critical_points()
+    if expected == []:
+        assert points == []
+    else:
+        [(x, kind)] = points
+        np.testing.assert_array_equal(x, [1.0, -1.0])
+        assert kind == expected
+
+
+# --------------------------------------------------------------------------
+# The Hessian test at its tolerances
+# --------------------------------------------------------------------------
+
+def test_classification_accepts_a_gradient_exactly_at_the_tolerance():
+    g = np.array([3.0, 4.0])                          # norm exactly 5
+    assert ls.classify_critical_point(g, np.eye(2), grad_tol=5.0) == "minimum"
+    _raises(ValueError, "gradient must vanish at a critical point: |gradient| = 5 > "
+            "grad_tol = 4.99; the Hessian test classifies critical points only",
+            ls.classify_critical_point, g, np.eye(2), grad_tol=4.99)
+
+
+def test_classification_symmetry_tolerance_is_relative_1e_8():
+    z = np.zeros(2)
+    H = np.array([[1.0, 1.0], [1.0 + 1e-6, 1.0]])    # asymmetric by 1e-6: refused
+    _raises(ValueError, "hessian must be symmetric, got a matrix with hessian != hessian.T",
+            ls.classify_critical_point, z, H)
+    H = np.array([[3.0, 1.0], [1.0 + 1e-9, 3.0]])    # by 1e-9: within rtol 1e-8, accepted
+    assert ls.classify_critical_point(z, H) == "minimum"
+
+
+# --------------------------------------------------------------------------
+# Random symmetric matrices: arguments and batching
+# --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("n", [True, 2.5, 0, -1])
+def test_goe_refuses_bad_n(n):
+    _raises(ValueError, f"n must be a positive int, got {n!r}", ls.goe, n,
+            rng=np.random.default_rng(0))
+    _raises(ValueError, f"n must be a positive int, got {n!r}",
+            ls.goe_positive_definite_fraction, n, 10, rng=np.random.default_rng(0))
+
+
+class _RecordingRng(np.random.Generator):
+    """A Generator that records the shapes it draws, returns `fixed` if given, and refuses to
+    draw more than `limit` times (an endless loop would draw forever)."""
+
+    def __init__(self, seed=0, *, fixed=None, limit=10):
+        super().__init__(np.random.PCG64(seed))
+        self.shapes, self.fixed, self.limit = [], fixed, limit
+
+    def standard_normal(self, size=None, *args, **kwargs):
+        self.shapes.append(size)
+        if len(self.shapes) > self.limit:
+            raise RuntimeError(f"more than {self.limit} draws")
+        if self.fixed is not None:
+            return np.broadcast_to(self.fixed, size).copy()
+        return super().standard_normal(size, *args, **kwargs)
+
+
+def test_goe_positive_definite_fraction_draws_in_batches():
+    rng = _RecordingRng(limit=3)
+    frac = ls.goe_positive_definite_fraction(2, 25, rng=rng, batch=10)
+    assert rng.shapes == [(10, 2, 2), (10, 2, 2), (5, 2, 2)]
+    # the same draws, all at once: the elimination agrees with the eigenvalues
+    same = np.random.default_rng(0)
+    draws = np.concatenate([ls.goe(2, rng=same, size=m) for m in (10, 10, 5)])
+    assert frac == np.mean(np.all(np.linalg.eigvalsh(draws) > 0, axis=1))
+    rng = _RecordingRng(limit=2)
+    ls.goe_positive_definite_fraction(1, 150_000, rng=rng)           # default batch 100 000
+    assert rng.shapes == [(100_000, 1, 1), (50_000, 1, 1)]
+
+
+def test_goe_positive_definite_fraction_with_one_sample_per_batch():
+    rng = np.random.default_rng(3)
+    signs = rng.standard_normal(7) > 0           # a 1 x 1 GOE draw is sqrt(2) g: positive iff g > 0
+    frac = ls.goe_positive_definite_fraction(1, 7, rng=np.random.default_rng(3), batch=1)
+    assert frac == np.mean(signs)
+    frac = ls.goe_positive_definite_fraction(1, 1, rng=np.random.default_rng(3))
+    assert frac == float(signs[0])
+
+
+@pytest.mark.parametrize(("G", "expected"), [
+    (np.zeros((1, 1)), 0.0),                        # the zero matrix: pivot 0, not definite
+    (np.ones((2, 2)), 0.0),                         # [[1, 1], [1, 1]]: second pivot 0
+    (np.array([[0.0, 1.0], [0.0, 1.0]]), 0.0),      # first pivot 0, off-diagonal not
+    (np.eye(2), 1.0),
+])
+def test_a_zero_pivot_is_not_positive_definite(G, expected):
+    """Semi-definite draws are not positive definite; the elimination never divides by zero."""
+    n = G.shape[0]
+    rng = _RecordingRng(fixed=G, limit=1)
+    with np.errstate(all="raise"):
+        assert ls.goe_positive_definite_fraction(n, 3, rng=rng) == expected
+
+
+# --------------------------------------------------------------------------
+# Loss views: argument names, targets validated once, float64 coordinates
+# --------------------------------------------------------------------------
+
+def test_landscape_views_name_the_bad_argument():
+    model, loss_fn, X, y = _trained(nb.Backend())
+    theta = flat_parameters(model)
+    short = theta[:31]
+    _raises(ValueError, "theta_a must have shape (32,), got (31,)", ls.interpolate, model, loss_fn,
+            X, y, short, theta, [0.0])
+    _raises(ValueError, "theta must have shape (32,), got (31,)", ls.slice_2d, model, loss_fn, X, y,
+            short, theta, theta, [0.0], [0.0])
+    _raises(ValueError, "d1 must have shape (32,), got (31,)", ls.slice_2d, model, loss_fn, X, y,
+            theta, short, theta, [0.0], [0.0])
+    _raises(ValueError, "alphas must be a 1-D sequence, got shape (1, 1)", ls.slice_2d, model,
+            loss_fn, X, y, theta, theta, theta, [[0.0]], [0.0])
+
+
+class _CountingCE(nb.CrossEntropyLoss):
+    """Cross-entropy that counts how often it validates its targets."""
+
+    checks = 0
+
+    @staticmethod
+    def _check(output, target):
+        _CountingCE.checks += 1
+        nb.CrossEntropyLoss._check(output, target)
+
+
+def test_loss_views_validate_the_targets_once():
+    model, _, X, y = _trained(nb.Backend())
+    theta = flat_parameters(model)
+    _CountingCE.checks = 0
+    ls.interpolate(model, _CountingCE(), X, y, theta, 0.5 * theta, np.linspace(0, 1, 5))
+    assert _CountingCE.checks == 1
+    _CountingCE.checks = 0
+    ls.slice_2d(model, _CountingCE(), X, y, theta, theta, theta, [0.0, 1.0], [0.0, 1.0, 2.0])
+    assert _CountingCE.checks == 1
+
+
+def test_interpolation_coordinates_are_float64():
+    """float32 alphas are widened first: (1 - alpha) is computed in float64, not float32."""
+    model, loss_fn, X, y = _trained(nb.Backend())
+    a = to_numpy(flat_parameters(model)).copy()
+    b = 1.7 * a
+    alphas32 = np.array([0.1, 0.3, 0.7], dtype=np.float32)
+    losses = ls.interpolate(model, loss_fn, X, y, a, b, alphas32)
+    for t, loss in zip(alphas32.astype(float), losses, strict=True):
+        set_flat_parameters(model, (1.0 - t) * a + t * b)
+        assert loss == loss_value(model, loss_fn, X, y)
+    set_flat_parameters(model, a)
