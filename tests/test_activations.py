@@ -123,6 +123,40 @@ def test_maxout_with_one_piece_is_the_identity(bk):
     np.testing.assert_array_equal(to_numpy(layer.forward(x)), to_numpy(layer.linear.forward(x)))
 
 
+def test_maxout_winners_do_not_depend_on_torch_default_dtype():
+    """The winning index is an integer: exact for any k, whatever torch's default float dtype.
+
+    Under a bfloat16 default, integers above 256 are not representable; piece 257 of
+    258 must still be the one that receives the gradient.
+    """
+    k = 258
+    z = np.zeros((1, k))
+    z[0, k - 1] = 1.0
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(torch.bfloat16)
+    try:
+        out, cache = A.maxout_forward(torch.tensor(z, dtype=torch.float64), k)
+        dz = A.maxout_backward(torch.ones((1, 1), dtype=torch.float64), cache)
+    finally:
+        torch.set_default_dtype(previous)
+    assert out.dtype == dz.dtype == torch.float64 and float(out[0, 0]) == 1.0
+    assert dz[0].nonzero().flatten().tolist() == [k - 1]
+
+
+def test_maxout_arrays_stay_on_the_device_of_z():
+    """The work arrays follow z's device, not torch's default device (here "meta")."""
+    z = torch.tensor([[1.0, 3.0, 2.0, 0.0, -1.0, -2.0]], dtype=torch.float64, device="cpu")
+    torch.set_default_device("meta")
+    try:
+        out, cache = A.maxout_forward(z, 2)
+        dz = A.maxout_backward(torch.ones((1, 3), dtype=torch.float64, device="cpu"), cache)
+    finally:
+        torch.set_default_device(None)
+    assert out.device == cache[0].device == dz.device == torch.device("cpu")
+    np.testing.assert_array_equal(cache[0].numpy(), [[[0, 1], [1, 0], [1, 0]]])
+    np.testing.assert_array_equal(dz.numpy(), [[0, 1, 1, 0, 1, 0]])
+
+
 def test_maxout_layer_defaults_repr_and_backend(rng):
     layer = nb.Maxout(4, 3, rng=rng)
     assert layer.k == 2 and layer.linear.out_features == 6           # k = 2 pieces by default
