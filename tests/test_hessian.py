@@ -408,3 +408,23 @@ def test_lanczos_reorthogonalises_twice_per_step():
     T, _ = hs.lanczos(lambda q: (A @ np.asarray(q)).view(_CountingArray), np.ones(4), 3)
     assert T.shape == (3, 3)
     assert _CountingArray.projections == 2 * 3
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_default_step_is_the_cube_root_of_the_unit_roundoff(dtype):
+    """eps = u^(1/3): about 6e-6 in float64, 5e-3 in float32."""
+    bk = nb.Backend("numpy", "cpu", dtype)
+    model, loss_fn, X, y = _problem(bk, sizes=(2, 3, 2))
+    v = np.random.default_rng(0).standard_normal(hs.num_parameters(model)).astype(dtype)
+    u = float(np.finfo(dtype).eps)
+    np.testing.assert_array_equal(to_numpy(hs.hvp(model, loss_fn, X, y, v)),
+                                  to_numpy(hs.hvp(model, loss_fn, X, y, v, eps=u ** (1 / 3))))
+    assert not np.array_equal(to_numpy(hs.hvp(model, loss_fn, X, y, v)),
+                              to_numpy(hs.hvp(model, loss_fn, X, y, v, eps=u ** (1 / 4))))
+
+
+@pytest.mark.parametrize("eps", [0, 0.0, -1e-3, "0.1"])
+def test_a_step_that_is_not_positive_is_refused(eps):
+    model, loss_fn, X, y = _problem(nb.Backend(), sizes=(2, 3, 2))
+    _raises(ValueError, f"eps must be a positive number, got {eps!r}", hs.hessian,
+            model, loss_fn, X, y, eps=eps)

@@ -480,3 +480,26 @@ def test_interpolation_coordinates_are_float64():
         set_flat_parameters(model, (1.0 - t) * a + t * b)
         assert loss == loss_value(model, loss_fn, X, y)
     set_flat_parameters(model, a)
+
+
+def test_slice_coordinates_are_float64():
+    """float32 grid coordinates are widened first: theta + a d1 + b d2 is computed in float64
+    and rounded once into a float32 model (near a perfect fit the loss sees every rounding)."""
+    bk = nb.Backend("numpy", "cpu", "float32")
+    rng = np.random.default_rng(0)
+    model = nb.Linear(2, 1, rng=rng, backend=bk)
+    X = rng.standard_normal((4, 2))
+    theta = to_numpy(flat_parameters(model))
+    d1, d2 = rng.standard_normal(3).astype(np.float32), rng.standard_normal(3).astype(np.float32)
+    alphas = np.array([0.1, 0.3], dtype=np.float32)
+    betas = np.array([0.2, 0.7], dtype=np.float32)
+    fit = theta + 0.3 * d1.astype(float) + 0.7 * d2.astype(float)     # float64
+    X, y = bk.asarray(X), bk.asarray(X @ fit[:2, None] + fit[2])
+    loss_fn = nb.MSELoss()
+    grid = ls.slice_2d(model, loss_fn, X, y, theta, d1, d2, alphas, betas)
+    np.testing.assert_array_equal(to_numpy(flat_parameters(model)), theta)      # restored
+    for i, b in enumerate(betas.astype(float)):
+        for j, a in enumerate(alphas.astype(float)):
+            set_flat_parameters(model, theta.astype(float) + a * d1.astype(float) + b * d2.astype(float))
+            assert grid[i, j] == loss_value(model, loss_fn, X, y)
+    assert grid[1, 1] < 1e-12                                                   # the fit
