@@ -123,7 +123,7 @@ def lr_range_test(model: Module, loss_fn, X, y, *, rng, lr_min: float = 1e-5,
     beta = check_real(beta, "beta", 0, 1, high_open=True)
     diverge = check_real(diverge, "diverge", 1, low_open=True)
     _check_targets(model, loss_fn, X, y, "X", "y")
-    lrs = lr_min * (lr_max / lr_min) ** (np.arange(steps) / (steps - 1))
+    lrs = np.geomspace(lr_min, lr_max, steps)     # exact ends, no overflow for any range
     saved = _snapshot(model)
     opt = SGD(model.parameters(), lr=float(lrs[0]), momentum=momentum)
     n, bk = X.shape[0], model.backend

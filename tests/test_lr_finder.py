@@ -180,6 +180,15 @@ class _ScriptedLoss:
         return np.zeros_like(self._out)
 
 
+def test_range_test_spans_any_range_without_overflow():
+    # (lr_max / lr_min) ** t overflows past about 308 decades; the rates must not
+    rng = np.random.default_rng(7)
+    X, y = rng.standard_normal((8, 5)), np.arange(8) % 3
+    result = lr_range_test(mlp([5, 3], rng=rng), _ScriptedLoss(np.ones(5)), X, y,
+                           lr_min=1e-200, lr_max=1e200, steps=5, rng=np.random.default_rng(8))
+    np.testing.assert_allclose(result.lrs, [1e-200, 1e-100, 1.0, 1e100, 1e200], rtol=1e-12)
+
+
 def test_range_test_defaults_run_100_steps_from_1e_5_to_10_in_batches_of_32():
     rng = np.random.default_rng(7)
     X, y = rng.standard_normal((40, 5)), np.arange(40)
