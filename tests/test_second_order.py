@@ -254,9 +254,10 @@ def test_quickprop_trains_the_encoder_with_fit_on_both_backends():
 
 
 @pytest.mark.parametrize("lib", ["numpy", "torch"])
-def test_newton_step_mixes_float32_and_float64_as_numpy_does(lib):
-    g = np.array([1.0, 2.0], dtype=np.float32)
-    H = np.array([[2.0, 0.0], [0.0, 4.0]])
+@pytest.mark.parametrize("g_dtype, h_dtype", [(np.float32, np.float64), (np.float64, np.float32)])
+def test_newton_step_mixes_float32_and_float64_as_numpy_does(lib, g_dtype, h_dtype):
+    g = np.array([1.0, 2.0], dtype=g_dtype)
+    H = np.array([[2.0, 0.0], [0.0, 4.0]], dtype=h_dtype)
     if lib == "torch":
         g, H = torch.from_numpy(g), torch.from_numpy(H)
     p = so.newton_step(g, H)
@@ -712,6 +713,41 @@ def test_newton_adaptive_gives_up_after_max_tries():
     np.testing.assert_array_equal(tr.path, [[3.0, 4.0], [3.0, 4.0]])
     assert so.newton(_Flat(), np.array([3.0, 4.0]), 5, damping=1.0, adaptive=True,
                      max_tries=2).evaluations == 3
+
+
+def test_newton_adaptive_multiplies_lambda_by_the_factor_on_every_refusal():
+    # lambda = 2 when each refusal comes, so lambda * 10 = 20 and not 10.
+    # A singular H + lambda I (H = -2I at lambda = 2) is one refusal ...
+    class Cap(_Sphere):
+        def value(self, x):
+            return -float(x @ x)
+
+        def gradient(self, x):
+            return -2.0 * x
+
+        def hessian(self, x):
+            return -2.0 * np.eye(2)
+
+    tr = so.newton(Cap(), np.array([0.9, 0.0]), 1, damping=2.0, adaptive=True)
+    assert tr.dampings == [20.0] and tr.evaluations == 2
+
+    # ... a step that raises f is the other: f = x^2/2 + 5 x^4 with H reported as 1, from
+    # x = 1 (g = 21): lambda = 2 jumps to x = -6, refused; lambda = 20 lands on x = 0
+    class Quartic:
+        dim = 1
+
+        def value(self, x):
+            return float(0.5 * x @ x + 5.0 * (x @ x) ** 2)
+
+        def gradient(self, x):
+            return x + 20.0 * x**3
+
+        def hessian(self, x):
+            return np.eye(1)
+
+    tr = so.newton(Quartic(), np.array([1.0]), 1, damping=2.0, adaptive=True)
+    assert tr.dampings == [20.0] and tr.evaluations == 3
+    np.testing.assert_array_equal(tr.path, [[1.0], [0.0]])
 
 
 def test_newton_adaptive_raises_lambda_past_a_singular_matrix():
