@@ -259,6 +259,49 @@ def test_extreme_inputs_stay_finite():
     np.testing.assert_allclose(p, [[1, 0, 0], [1 / 3, 1 / 3, 1 / 3]])
 
 
+def test_default_slopes_match_torch():
+    """leaky_relu's default slope is 0.01 and elu's default alpha is 1, as in torch.nn."""
+    z = np.array([[-2.0, -0.5, 0.0, 1.5]])
+    out, _ = A.leaky_relu_forward(z)
+    np.testing.assert_allclose(out, F.leaky_relu(torch.tensor(z)).numpy(), rtol=1e-15)
+    np.testing.assert_allclose(out, [[-0.02, -0.005, 0.0, 1.5]], rtol=1e-15)
+    out, _ = A.elu_forward(z)
+    np.testing.assert_allclose(out, [[np.expm1(-2.0), np.expm1(-0.5), 0.0, 1.5]], rtol=1e-15)
+
+
+def test_prelu_on_a_vector_takes_one_slope():
+    z, a = np.array([-2.0, 3.0, -0.5]), np.array([0.25])
+    out, cache = A.prelu_forward(z, a)
+    np.testing.assert_allclose(out, [-0.5, 3.0, -0.125], rtol=1e-15)
+    dz, da = A.prelu_backward(np.array([1.0, 2.0, 4.0]), cache)
+    np.testing.assert_allclose(dz, [0.25, 2.0, 1.0], rtol=1e-15)
+    np.testing.assert_allclose(da, [-2.0 - 2.0], rtol=1e-15)          # sum of dout * min(z, 0)
+
+
+def test_gelu_uses_torch_erf_on_tensors():
+    """On torch the exact GELU calls torch's erf: a tensor out, no NumPy round trip (no warning)."""
+    import warnings
+
+    z = torch.tensor([[-1.0, 0.5, 2.0]], dtype=torch.float64)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out, _ = A.gelu_forward(z)
+    assert type(out) is torch.Tensor
+    torch.testing.assert_close(out, F.gelu(z), rtol=1e-15, atol=0)
+
+
+def test_gelu_without_scipy_falls_back_to_math_erf(monkeypatch):
+    """Without SciPy, NumPy's exact GELU uses math.erf entry by entry, keeping the dtype."""
+    import sys
+
+    monkeypatch.setitem(sys.modules, "scipy.special", None)           # import fails
+    z = np.array([[-1.0, 0.5, 2.0]], dtype=np.float32)
+    out, _ = A.gelu_forward(z)
+    assert out.dtype == np.float32
+    expected = F.gelu(torch.tensor(z, dtype=torch.float64)).numpy()
+    np.testing.assert_allclose(out, expected, rtol=1e-6)
+
+
 def test_softmax_rows_sum_to_one_and_shift_invariance(rng):
     z = _input(rng, (5, 4))
     p, _ = A.softmax_forward(z)
@@ -313,6 +356,22 @@ def test_refusals(rng):
          lambda: A.leaky_relu_forward(z, "0.1")),
         (ValueError, "alpha must be a positive finite number, got -1.0",
          lambda: nb.ELU(-1.0)),
+        (ValueError, "alpha must be a positive finite number, got -1.0",
+         lambda: A.elu_forward(z, -1.0)),
+        (ValueError, "alpha must be a positive finite number, got 0.0",
+         lambda: A.elu_forward(z, 0)),
+        (ValueError, "negative_slope must be a finite number, got nan",
+         lambda: A.leaky_relu_forward(z, float("nan"))),
+        (TypeError, "z must be a NumPy array or torch.Tensor, got list",
+         lambda: A.leaky_relu_forward([1.0, -1.0])),
+        (TypeError, "z must be a NumPy array or torch.Tensor, got list",
+         lambda: A.prelu_forward([1.0, -1.0], np.ones(1))),
+        (TypeError, "a must be a NumPy array or torch.Tensor, got list",
+         lambda: A.prelu_forward(z, [0.25])),
+        (ValueError, "a must have 1 dimension(s), got shape (1, 6)",
+         lambda: A.prelu_forward(z, np.ones((1, 6)))),
+        (ValueError, "a must have shape (1,) or (1,), got (2,)",
+         lambda: A.prelu_forward(np.ones(2), np.ones(2))),
         (ValueError, "beta must be a positive finite number, got 0.0",
          lambda: A.softplus_forward(z, 0)),
         (ValueError, "approximate must be 'none' or 'tanh', got 'erf'",
