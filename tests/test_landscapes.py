@@ -146,6 +146,36 @@ def test_goe(rng):
             ls.goe, 2, rng=3)
 
 
+class _RecordingRng(np.random.Generator):
+    """A Generator that records the shapes it draws, returns `fixed` if given, and refuses to
+    draw more than `limit` times (an endless loop would draw forever)."""
+
+    def __init__(self, seed=0, *, fixed=None, limit=10):
+        super().__init__(np.random.PCG64(seed))
+        self.shapes, self.fixed, self.limit = [], fixed, limit
+
+    def standard_normal(self, size=None, *args, **kwargs):
+        self.shapes.append(size)
+        if len(self.shapes) > self.limit:
+            raise RuntimeError(f"more than {self.limit} draws")
+        if self.fixed is not None:
+            return np.broadcast_to(self.fixed, size).copy()
+        return super().standard_normal(size, *args, **kwargs)
+
+
+def test_goe_positive_definite_fraction_draws_in_batches():
+    rng = _RecordingRng(limit=3)
+    frac = ls.goe_positive_definite_fraction(2, 25, rng=rng, batch=10)
+    assert rng.shapes == [(10, 2, 2), (10, 2, 2), (5, 2, 2)]
+    # the same draws, all at once: the elimination agrees with the eigenvalues
+    same = np.random.default_rng(0)
+    draws = np.concatenate([ls.goe(2, rng=same, size=m) for m in (10, 10, 5)])
+    assert frac == np.mean(np.all(np.linalg.eigvalsh(draws) > 0, axis=1))
+    rng = _RecordingRng(limit=2)
+    ls.goe_positive_definite_fraction(1, 150_000, rng=rng)           # default batch 100 000
+    assert rng.shapes == [(100_000, 1, 1), (50_000, 1, 1)]
+
+
 def test_goe_positive_definite_fraction_matches_eigenvalues():
     # The elimination test and the eigenvalues see the same draws (same seed, same batches).
     for n in (1, 3, 5):
@@ -374,36 +404,6 @@ def test_goe_refuses_bad_n(n):
             rng=np.random.default_rng(0))
     _raises(ValueError, f"n must be a positive int, got {n!r}",
             ls.goe_positive_definite_fraction, n, 10, rng=np.random.default_rng(0))
-
-
-class _RecordingRng(np.random.Generator):
-    """A Generator that records the shapes it draws, returns `fixed` if given, and refuses to
-    draw more than `limit` times (an endless loop would draw forever)."""
-
-    def __init__(self, seed=0, *, fixed=None, limit=10):
-        super().__init__(np.random.PCG64(seed))
-        self.shapes, self.fixed, self.limit = [], fixed, limit
-
-    def standard_normal(self, size=None, *args, **kwargs):
-        self.shapes.append(size)
-        if len(self.shapes) > self.limit:
-            raise RuntimeError(f"more than {self.limit} draws")
-        if self.fixed is not None:
-            return np.broadcast_to(self.fixed, size).copy()
-        return super().standard_normal(size, *args, **kwargs)
-
-
-def test_goe_positive_definite_fraction_draws_in_batches():
-    rng = _RecordingRng(limit=3)
-    frac = ls.goe_positive_definite_fraction(2, 25, rng=rng, batch=10)
-    assert rng.shapes == [(10, 2, 2), (10, 2, 2), (5, 2, 2)]
-    # the same draws, all at once: the elimination agrees with the eigenvalues
-    same = np.random.default_rng(0)
-    draws = np.concatenate([ls.goe(2, rng=same, size=m) for m in (10, 10, 5)])
-    assert frac == np.mean(np.all(np.linalg.eigvalsh(draws) > 0, axis=1))
-    rng = _RecordingRng(limit=2)
-    ls.goe_positive_definite_fraction(1, 150_000, rng=rng)           # default batch 100 000
-    assert rng.shapes == [(100_000, 1, 1), (50_000, 1, 1)]
 
 
 def test_goe_positive_definite_fraction_with_one_sample_per_batch():
