@@ -422,6 +422,108 @@ def test_refusals(rng):
             call()
 
 
+
+def test_elu_slope_at_zero_is_alpha_as_in_torch():
+    """At z = 0 ELU's slope is alpha e^0 = alpha (torch's convention), not 1."""
+    z = np.array([[-1.0, 0.0, 2.0]])
+    _, slope = A.elu_forward(z, 1.5)
+    np.testing.assert_allclose(slope, [[1.5 * np.exp(-1.0), 1.5, 1.0]], rtol=1e-15)
+    zt = torch.tensor(z, requires_grad=True)
+    F.elu(zt, 1.5).sum().backward()
+    np.testing.assert_allclose(slope, zt.grad.numpy(), rtol=1e-15)
+
+
+def test_softplus_default_beta_is_one():
+    z = np.array([[-3.0, 0.0, 0.5, 4.0]])
+    out, (_, beta) = A.softplus_forward(z)
+    assert beta == 1.0
+    np.testing.assert_allclose(out, np.log1p(np.exp(z)), rtol=1e-15)
+
+
+def test_prelu_defaults_and_parameter_name():
+    layer = nb.PReLU()
+    np.testing.assert_array_equal(layer.a.data, [0.25])               # torch's init
+    assert repr(layer.a) == "Parameter('a', shape=(1,))"
+    assert [name for name, _ in layer.named_parameters()] == ["a"]
+    out = layer.forward(np.array([[-4.0, 2.0]]))
+    np.testing.assert_array_equal(out, [[-1.0, 2.0]])
+
+
+def test_prelu_frozen_piece_keeps_the_stored_mask():
+    """With ``frozen_piece`` set, the slope pattern is the stored mask, and backward works."""
+    layer = nb.PReLU(2, init=0.5)
+    layer.frozen_piece = np.array([[1.0, 0.0]])                       # as if z = [+, -]
+    z = np.array([[-2.0, 4.0]])                                       # the other signs
+    np.testing.assert_array_equal(layer.forward(z), [[-2.0, 2.0]])
+    dz = layer.backward(np.array([[3.0, 5.0]]))
+    np.testing.assert_array_equal(dz, [[3.0, 2.5]])
+    np.testing.assert_array_equal(layer.a.grad, [0.0, 5.0 * 4.0])     # dout * z off the mask
+
+
+def test_layer_gradient_norms_of_a_maxout_layer(rng):
+    """A Maxout layer counts as one layer: the norm of its Linear's gradient."""
+    model = nb.Sequential(nb.Maxout(3, 4, k=2, rng=rng), nb.Linear(4, 2, rng=rng))
+    X, y = rng.standard_normal((6, 3)), rng.integers(0, 2, size=6)
+    norms = A.layer_gradient_norms(model, nb.CrossEntropyLoss(), X, y)
+    assert len(norms) == 2
+    assert norms[0] == pytest.approx(np.linalg.norm(model[0].linear.W.grad), rel=1e-14)
+    assert norms[1] == pytest.approx(np.linalg.norm(model[1].W.grad), rel=1e-14)
+    b_norms = A.layer_gradient_norms(model, nb.CrossEntropyLoss(), X, y, param="b")
+    assert b_norms[0] == pytest.approx(np.linalg.norm(model[0].linear.b.grad), rel=1e-14)
+
+
+def test_layer_gradient_norms_skips_the_input_gradient(rng):
+    """The first layer is not asked for the gradient with respect to the data."""
+    asked = []
+
+    class Recording(nb.Linear):
+        def backward(self, dout, input_grad=True):
+            asked.append(input_grad)
+            return super().backward(dout, input_grad)
+
+    model = nb.Sequential(Recording(3, 4, rng=rng), nb.Tanh(), Recording(4, 2, rng=rng))
+    X, y = rng.standard_normal((5, 3)), rng.integers(0, 2, size=5)
+    A.layer_gradient_norms(model, nb.CrossEntropyLoss(), X, y)
+    assert asked == [True, False]                                     # last layer first
+
+
+def test_more_refusals(rng):
+    z = np.ones((2, 6))
+    model = nb.mlp([6, 2], rng=rng)
+    ce = nb.CrossEntropyLoss()
+    y = np.zeros(2, dtype=np.int64)
+    cases = [
+        (TypeError, "negative_slope must be a real number, got str",
+         lambda: nb.LeakyReLU("0.1")),
+        (ValueError, "negative_slope must be a finite number, got inf",
+         lambda: nb.LeakyReLU(float("inf"))),
+        (ValueError, "approximate must be 'none' or 'tanh', got 'erf'",
+         lambda: A.gelu_forward(z, "erf")),
+        (TypeError, "z must be a NumPy array or torch.Tensor, got list",
+         lambda: A.softplus_forward([1.0, -1.0])),
+        (ValueError, "beta must be a positive finite number, got 0.0",
+         lambda: nb.Softplus(0)),
+        (ValueError, "beta must be a positive finite number, got -2.0",
+         lambda: nb.Softplus(-2.0)),
+        (TypeError, "beta must be a real number, got str", lambda: nb.Softplus("1")),
+        (ValueError, "num_parameters must be a positive int, got True",
+         lambda: nb.PReLU(True)),
+        (ValueError, "num_parameters must be a positive int, got 2.0",
+         lambda: nb.PReLU(2.0)),
+        (TypeError, "init must be a real number, got str", lambda: nb.PReLU(1, "0.25")),
+        (ValueError, "init must be a finite number, got nan",
+         lambda: nb.PReLU(1, float("nan"))),
+        (TypeError, "model must be an nnbook Sequential, got Linear",
+         lambda: A.layer_gradient_norms(nb.Linear(6, 2, rng=rng), ce, z, y)),
+        (TypeError, "X must be a NumPy array or torch.Tensor, got list",
+         lambda: A.layer_gradient_norms(model, ce, [[1.0] * 6] * 2, y)),
+        (ValueError, "X must have 2 dimension(s), got shape (6,)",
+         lambda: A.layer_gradient_norms(model, ce, np.ones(6), y)),
+    ]
+    for exc, message, call in cases:
+        with pytest.raises(exc, match=whole(message)):
+            call()
+
 # --------------------------------------------------------------------------
 # Figures and the gradient-flow explorer (nnbook.plots_activations)
 # --------------------------------------------------------------------------
