@@ -428,3 +428,204 @@ def test_a_step_that_is_not_positive_is_refused(eps):
     model, loss_fn, X, y = _problem(nb.Backend(), sizes=(2, 3, 2))
     _raises(ValueError, f"eps must be a positive number, got {eps!r}", hs.hessian,
             model, loss_fn, X, y, eps=eps)
+
+
+# --------------------------------------------------------------------------
+# Flat vectors, the gradient passes, refusals of random modules and odd losses
+# --------------------------------------------------------------------------
+
+def test_flat_parameters_turns_a_negative_zero_into_zero(backend):
+    """The copy is theta + 0.0: a parameter -0.0 comes out as +0.0 (IEEE: -0 + 0 = +0)."""
+    model, *_ = _problem(backend)
+    theta = np.arange(27.0)
+    theta[0] = -0.0
+    hs.set_flat_parameters(model, theta)
+    assert np.signbit(to_numpy(model[0].W.data)[0, 0])
+    out = to_numpy(hs.flat_parameters(model))
+    assert out[0] == 0.0 and not np.signbit(out[0])
+    np.testing.assert_array_equal(out[1:], theta[1:])
+
+
+class _RecordingMSE(nb.MSELoss):
+    """MSE that records the ``validate`` flag of each forward pass."""
+
+    def __init__(self):
+        super().__init__()
+        self.flags = []
+
+    def forward(self, output, target, validate=True):
+        self.flags.append(validate)
+        return super().forward(output, target, validate=validate)
+
+
+class _RecordingLinear(nb.Linear):
+    """A Linear model that records the ``input_grad`` asked of its backward passes."""
+
+    def backward(self, dout, input_grad=True):
+        self.asked = [*getattr(self, "asked", []), input_grad]
+        return super().backward(dout, input_grad)
+
+
+def test_the_inner_gradients_skip_validation_and_the_input_gradient(rng):
+    """Targets are validated once; the two gradients of hvp pass validate=False and
+    ask the model for no input gradient (input_grad=False)."""
+    X, t = rng.standard_normal((8, 3)), rng.standard_normal((8, 1))
+    model = _RecordingLinear(3, 1, rng=rng)
+    loss_fn = _RecordingMSE()
+    v = rng.standard_normal(4)
+    Hv = hs.hvp(model, loss_fn, X, t, v)
+    A = np.hstack([X, np.ones((8, 1))])
+    np.testing.assert_allclose(to_numpy(Hv), 2.0 / 8 * A.T @ A @ v, rtol=1e-8)
+    assert loss_fn.flags == [True, False, False]
+    assert all(isinstance(f, bool) for f in loss_fn.flags)
+    assert model.asked == [False, False]
+    assert all(isinstance(f, bool) for f in model.asked)
+
+
+class _WithUnused(nb.Linear):
+    """A Linear layer with an extra parameter that the loss does not depend on."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.unused = nb.layers.Parameter(self.backend.asarray(np.full(2, 7.0)), "unused")
+
+
+@pytest.mark.parametrize("library", ["numpy", "torch"])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_a_parameter_without_gradient_gets_zeros_of_the_model_dtype(library, dtype, rng):
+    """A parameter whose backward leaves p.grad at None has gradient 0 (and zero Hessian rows)."""
+    bk = nb.Backend(library, "cpu", dtype)
+    X, t = rng.standard_normal((6, 2)), rng.standard_normal((6, 1))
+    model = _WithUnused(2, 1, rng=rng, backend=bk)
+    theta = to_numpy(hs.flat_parameters(model)).astype(np.float64)
+    Xb, tb = bk.asarray(X), bk.asarray(t)
+    g = hs.flat_gradient(model, nb.MSELoss(), Xb, tb)
+    assert isinstance(g, type(Xb)) and nb.backend.dtype_name(g) == dtype
+    assert tuple(g.shape) == (5,)
+    A = np.hstack([X, np.ones((6, 1))])
+    A32 = A.astype(dtype).astype(np.float64)
+    expected = 2.0 / 6 * A32.T @ (A32 @ theta[:3] - t[:, 0].astype(dtype).astype(np.float64))
+    rtol = 1e-4 if dtype == "float32" else 1e-10
+    np.testing.assert_allclose(to_numpy(g)[:3], expected, rtol=rtol)
+    np.testing.assert_array_equal(to_numpy(g)[3:], [0.0, 0.0])
+    H = hs.hessian(model, nb.MSELoss(), Xb, tb)
+    assert nb.backend.dtype_name(H) == dtype
+    np.testing.assert_array_equal(to_numpy(H)[3:], np.zeros((2, 5)))
+    np.testing.assert_allclose(to_numpy(H)[:3, :3], 2.0 / 6 * A32.T @ A32,
+                               rtol=1e-2 if dtype == "float32" else 1e-8)
+
+
+def test_a_loss_without_backward_is_refused():
+    class OnlyForward:
+        def forward(self, output, target, validate=True):
+            return 0.0
+
+    model, _, X, y = _problem(nb.Backend())
+    _raises(TypeError, "loss_fn must be an nnbook loss (with forward and backward), "
+            "got OnlyForward", hs.hessian, model, OnlyForward(), X, y)
+
+
+def test_a_batch_of_another_dtype_is_refused_under_the_name_x():
+    model, loss_fn, X, y = _problem(nb.Backend())
+    _raises(TypeError, "X must have the model's dtype float64, got float32; convert it with "
+            "model.backend.asarray(X)", hs.hessian, model, loss_fn, X.astype(np.float32), y)
+
+
+def test_the_refusal_names_every_kind_of_random_module():
+    from nnbook.dropout import Dropout
+
+    class Noisy(nb.Tanh):
+        stochastic = True
+
+    rng = np.random.default_rng(0)
+    model = nb.Sequential(nb.Linear(2, 2, rng=rng), Noisy(), Dropout(0.5, rng=rng),
+                          Dropout(0.2, rng=rng), nb.Linear(2, 2, rng=rng))
+    _, loss_fn, X, y = _problem(nb.Backend())
+    _raises(ValueError, "model must be deterministic (a new dropout mask on every forward makes "
+            "finite differences of the gradient meaningless): call model.eval() first, "
+            "got Dropout, Noisy active", hs.hessian, model, loss_fn, X, y)
+
+
+_STOCHASTIC = ("model must be deterministic (a new dropout mask on every forward makes finite "
+               "differences of the gradient meaningless): call model.eval() first, got {} active")
+
+
+def test_monte_carlo_dropout_is_refused_even_in_eval_mode():
+    from nnbook.dropout import Dropout
+
+    rng = np.random.default_rng(0)
+    model = nb.Sequential(nb.Linear(2, 3, rng=rng), nb.Tanh(),
+                          Dropout(0.5, rng=rng, mc=True), nb.Linear(3, 2, rng=rng))
+    model.eval()
+    _, loss_fn, X, y = _problem(nb.Backend())
+    _raises(ValueError, _STOCHASTIC.format("Dropout"), hs.hessian, model, loss_fn, X, y)
+
+
+def test_dropout_with_p_zero_is_deterministic_even_in_training():
+    from nnbook.dropout import Dropout
+
+    rng = np.random.default_rng(0)
+    model = nb.Sequential(nb.Linear(2, 3, rng=rng), nb.Tanh(), Dropout(0.0, rng=rng),
+                          nb.Linear(3, 2, rng=rng))
+    assert model.training
+    _, loss_fn, X, y = _problem(nb.Backend())
+    H = hs.hessian(model, loss_fn, X, y)
+    assert relative_error(H, hs.autograd_hessian(
+        nb.Sequential(model[0], model[1], model[3]), loss_fn, X, y)) < 1e-7
+
+
+def test_a_dropout_class_without_active_or_p_follows_its_training_mode():
+    """A module named like dropout, without ``active`` or ``p``: random in training mode."""
+
+    class GaussianDropout(nb.Identity):
+        pass
+
+    rng = np.random.default_rng(0)
+    model = nb.Sequential(nb.Linear(2, 2, rng=rng), GaussianDropout())
+    _, loss_fn, X, y = _problem(nb.Backend())
+    _raises(ValueError, _STOCHASTIC.format("GaussianDropout"), hs.hessian, model, loss_fn, X, y)
+    model.eval()
+    H = hs.hessian(model, loss_fn, X, y)
+    assert relative_error(H, hs.autograd_hessian(model[0], loss_fn, X, y)) < 1e-7
+
+
+def test_autograd_hessian_of_a_linear_layer_without_bias(rng):
+    """MSE of X W^T without bias: H = (2/N) X^T X."""
+    X, t = rng.standard_normal((9, 3)), rng.standard_normal((9, 1))
+    model = nb.Linear(3, 1, rng=rng, bias=False)
+    H = hs.autograd_hessian(model, nb.MSELoss(), X, t)
+    assert H.shape == (3, 3)
+    np.testing.assert_allclose(H, 2.0 / 9 * X.T @ X, rtol=1e-12)
+
+
+def test_autograd_hessian_refuses_an_unknown_loss():
+    class MyMSE:
+        """An nnbook-style loss that is not one of nnbook's classes."""
+
+        def __init__(self):
+            self.inner = nb.MSELoss()
+
+        def forward(self, output, target, validate=True):
+            return self.inner.forward(output, target, validate=validate)
+
+        def backward(self):
+            return self.inner.backward()
+
+    model, _, X, _ = _problem(nb.Backend())
+    _raises(TypeError, "autograd_hessian does not know the loss MyMSE", hs.autograd_hessian,
+            model, MyMSE(), X, np.zeros((30, 2)))
+
+
+def test_autograd_hessian_of_a_float32_model_is_computed_in_float64():
+    """The float32 batch, targets and parameters are converted exactly to float64."""
+    rng = np.random.default_rng(0)
+    b32, b64 = nb.Backend("numpy", "cpu", "float32"), nb.Backend()
+    m32 = nb.mlp([2, 3, 1], "tanh", rng=rng, backend=b32)
+    m64 = nb.mlp([2, 3, 1], "tanh", rng=rng, backend=b64)
+    hs.set_flat_parameters(m64, to_numpy(hs.flat_parameters(m32)).astype(np.float64))
+    X = rng.standard_normal((10, 2)).astype(np.float32)
+    t = (rng.standard_normal((10, 1)) + 0.5).astype(np.float32)
+    H32 = hs.autograd_hessian(m32, nb.MSELoss(), X, t)
+    H64 = hs.autograd_hessian(m64, nb.MSELoss(), X.astype(np.float64), t.astype(np.float64))
+    assert H32.dtype == np.float64
+    np.testing.assert_array_equal(H32, H64)
