@@ -60,3 +60,79 @@ def raises_whole(exc, message, fn, *args, **kwargs):
     """``fn(*args, **kwargs)`` raises ``exc`` with exactly ``message``."""
     with pytest.raises(exc, match=whole(message)):
         fn(*args, **kwargs)
+
+
+class _Stop(Exception):
+    """What the raising probe raises: its message names the case that was reached."""
+
+
+def probe_messages(check, reference):
+    """The messages ``check`` prints for probe answers, case by case, every case reached.
+
+    ``reference`` is the check's own (private) reference. Two kinds of probe answer:
+
+    * ``raised[k]``: the message when the answer agrees with ``reference`` on the
+      cases before ``k`` and raises ``_Stop("probe")`` on case ``k`` (so the message
+      names case ``k``, its description and its hints);
+    * ``perturbed[k]``: one message per entry of case ``k``'s expected result, in
+      order (the tuple's values in turn, each array in C order, a number as one
+      entry), for the answer that agrees with ``reference`` except that this one
+      entry is 1 larger (so the message shows that expected entry and where it is).
+
+    Returns ``(raised, perturbed)``, dicts keyed by the case number (from 1).
+    """
+    calls = []
+
+    def counting(*args, **kwargs):
+        calls.append(None)
+        return reference(*args, **kwargs)
+
+    assert check(counting), "the reference must pass its own check"
+    n_cases = len(calls)
+
+    def probe(k, answer):
+        seen = []
+
+        def student(*args, **kwargs):
+            seen.append(None)
+            expected = reference(*args, **kwargs)
+            return answer(expected) if len(seen) == k else expected
+        return student
+
+    def leaves(value):
+        """(count, rebuild) where rebuild(j) is ``value`` with entry j increased by 1."""
+        if isinstance(value, tuple | list):
+            sizes = [leaves(v)[0] for v in value]
+
+            def rebuild(j):
+                out = list(value)
+                for i, size in enumerate(sizes):
+                    if j < size:
+                        out[i] = leaves(value[i])[1](j)
+                        break
+                    j -= size
+                return type(value)(out)
+            return sum(sizes), rebuild
+        if isinstance(value, np.ndarray):
+            def bump(j):
+                out = np.array(value, dtype=float)
+                out.flat[j] += 1
+                return out
+            return value.size, bump
+        return 1, lambda j: value + 1
+
+    def failing(expected):
+        raise _Stop("probe")
+
+    raised, perturbed = {}, {}
+    for k in range(1, n_cases + 1):
+        raised[k] = check(probe(k, failing)).message
+        count = {}
+
+        def first(expected, count=count):
+            count["n"] = leaves(expected)[0]
+            return expected
+        check(probe(k, first))
+        perturbed[k] = [check(probe(k, lambda e, j=j: leaves(e)[1](j))).message
+                        for j in range(count["n"])]
+    return raised, perturbed

@@ -3,12 +3,14 @@
 import numpy as np
 import pytest
 from checks import placeholder as _placeholder
+from conftest import probe_messages
 
 from nnbook.exercises import (
     check_logistic_gradient,
     check_perceptron_epoch,
     check_perceptron_update,
 )
+from nnbook.exercises import perceptron as _module  # the checks' own references
 
 
 def _not_answered(label):
@@ -249,3 +251,218 @@ def test_checks_accept_torch_answers():
         return w + lr * y * phi if y * float(w @ phi) <= 0 else w
 
     assert check_perceptron_update(via_torch)
+
+
+# ---- every case's message, whole ---------------------------------------------------------------
+# For each case k of each check: the message when an answer raises on case k (its description
+# and hints, read against chapter 1's exercises), and, for every entry of case k's expected
+# result, the message when only that entry is off by 1 (it shows the expected entry, computed
+# here by hand or by a direct NumPy formula, never by nnbook's reference).
+
+def _raised(label, k, n, description, *hints):
+    text = f"✗ {label}, case {k} of {n} ({description}): your function raised _Stop: probe"
+    return text + "".join(f"\n  Hint: {h}" for h in hints)
+
+
+def _entry_messages(raised, entries):
+    """The messages of the answers that are off by 1 in one entry: ``entries`` lists
+    (where, index, expected) in the probe's order; ``where`` names the value ("the result",
+    "value 0 of the result"), ``index`` is None for a number."""
+    head, _, hints = raised.partition(": your function raised _Stop: probe")
+    out = []
+    for where, index, expected in entries:
+        if index is None:
+            body = f"{where} is wrong: expected {expected!r}, received {expected + 1:.6g}."
+        else:
+            body = (f"{where} has wrong values.\n  First wrong entry at index {index}: "
+                    f"expected {expected:.6g}, received {expected + 1:.6g}.")
+        out.append(f"{head}: {body}{hints}")
+    return out
+
+
+def _vector(values, where="the result"):
+    return [(where, (j,), float(v)) for j, v in enumerate(values)]
+
+
+UPDATE_RAISED = {
+    1: _raised("ex-perceptron-update", 1, 6,
+               "a mistake: y = +1 but the score w.phi = -1.5 is negative"),
+    2: _raised("ex-perceptron-update", 2, 6,
+               "a correct sample: y = +1 and w.phi = 2.5 > 0, nothing should change",
+               "a correctly classified sample leaves w as it is: the rule is mistake-driven."),
+    3: _raised("ex-perceptron-update", 3, 6,
+               "a mistake of the other class: y = -1 but w.phi = 2.5 > 0",
+               "the update adds y phi: for y = -1 it subtracts phi."),
+    4: _raised("ex-perceptron-update", 4, 6,
+               "a correct sample of class -1: y = -1 and w.phi = -1.5 < 0"),
+    5: _raised("ex-perceptron-update", 5, 6,
+               "the start w = 0, where every score is exactly 0",
+               "a score of exactly 0 is a mistake (y w.phi <= 0), or the rule could never "
+               "leave w = 0."),
+    6: _raised("ex-perceptron-update", 6, 6, "a step size lr = 0.5",
+               "the step is lr * y * phi."),
+}
+# phi = (1, 2, -1) in every case; by hand:
+UPDATE_EXPECTED = {
+    1: [1.5, 1.0, -1.0],      # w = (0.5, -1, 0), w.phi = -1.5, y = +1: w + phi
+    2: [0.5, 1.0, 0.0],       # w = (0.5, 1, 0), w.phi = 2.5, y = +1: unchanged
+    3: [-0.5, -1.0, 1.0],     # w = (0.5, 1, 0), y w.phi = -2.5: w - phi
+    4: [0.5, -1.0, 0.0],      # w = (0.5, -1, 0), y w.phi = 1.5: unchanged
+    5: [1.0, 2.0, -1.0],      # w = 0, a score of 0: w + phi
+    6: [0.5, 0.0, 0.5],       # w = (0, -1, 1), w.phi = -3, lr = 0.5: w + phi / 2
+}
+
+
+def _epoch_loop(X, y, w, lr=1.0):
+    """One pass in index order, sample by sample: (w, mistakes)."""
+    w, mistakes = np.array(w, dtype=float), 0
+    for x_n, y_n in zip(X, y, strict=True):
+        if y_n * float(x_n @ w) <= 0:
+            w, mistakes = w + lr * y_n * x_n, mistakes + 1
+    return w, mistakes
+
+
+def _epoch_random_case():
+    rng = np.random.default_rng(7)
+    X = np.c_[np.ones(6), rng.standard_normal((6, 2))].round(2)
+    return _epoch_loop(X, np.array([1.0, -1.0, -1.0, 1.0, 1.0, -1.0]),
+                       [0.5, -1.0, 0.2], lr=0.1)
+
+
+EPOCH_RAISED = {
+    1: _raised("ex-perceptron-epoch", 1, 4, "the four XOR corners, starting from w = 0",
+               "the result is a tuple (w, number of mistakes in this pass); a score of exactly "
+               "0, as everywhere at w = 0, counts as a mistake."),
+    2: _raised("ex-perceptron-epoch", 2, 4,
+               "three samples, starting from w = 0: after the first update the second sample "
+               "is already right",
+               "visit the samples one by one and test each with the weights as they are *now*, "
+               "after the updates earlier in this pass (not the weights at the start of the "
+               "pass)."),
+    3: _raised("ex-perceptron-epoch", 3, 4,
+               "three samples that w = (0, 1, 1) already classifies correctly",
+               "a pass without mistakes returns w unchanged and 0 mistakes."),
+    4: _raised("ex-perceptron-epoch", 4, 4,
+               "six random samples, w = (0.5, -1, 0.2), lr = 0.1",
+               "each update is lr * y_n * phi_n."),
+}
+EPOCH_EXPECTED = {
+    # XOR: every one of the 4 visits is a mistake: w = 0 -> (-1, 0, 0) -> (0, 0, 1)
+    # -> (1, 1, 1) -> (0, 0, 0).
+    1: ([0.0, 0.0, 0.0], 4),
+    # Only the first sample (score 0) is a mistake; w = (1, 1, 1) scores 4 and 2 after it.
+    2: ([1.0, 1.0, 1.0], 1),
+    3: ([0.0, 1.0, 1.0], 0),  # scores 2, 3 and -3 (y = -1): no mistake
+    4: _epoch_random_case(),
+}
+
+
+def _sigmoid_direct(z):
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+def _logistic_direct(w, X, t):
+    """The mean of (sigma(w.phi_n) - t_n) phi_n, sample by sample."""
+    return np.mean([(_sigmoid_direct(x @ w) - t_n) * x for x, t_n in zip(X, t, strict=True)],
+                   axis=0)
+
+
+def _logistic_data():
+    rng = np.random.default_rng(11)
+    return np.c_[np.ones(5), rng.standard_normal((5, 2))], np.array([1.0, 0.0, 0.0, 1.0, 1.0])
+
+
+_GRADIENT_HINT = ("the gradient has one entry per feature, shape (D,): it sums the per-sample "
+                  "vectors (sigma_n - t_n) phi_n over the samples n.")
+LOGISTIC_RAISED = {
+    1: _raised("ex-perceptron-logistic", 1, 4,
+               "w = 0, where sigma(w.phi) = 1/2 for every sample",
+               "the targets t are 0 or 1 (not -1 and +1).", _GRADIENT_HINT),
+    2: _raised("ex-perceptron-logistic", 2, 4, "random weights, five samples",
+               "the loss is the mean over the N samples.", _GRADIENT_HINT),
+    3: _raised("ex-perceptron-logistic", 3, 4, "one sample", _GRADIENT_HINT),
+    4: _raised("ex-perceptron-logistic", 4, 4, "large scores w.phi = +-40 (sigma saturates)",
+               "compute sigma(z) = 1 / (1 + exp(-z)) without overflow, or with "
+               "np.exp(-np.logaddexp(0, -z)).", _GRADIENT_HINT),
+}
+
+
+def _logistic_expected():
+    X, t = _logistic_data()
+    w = np.array([0.3, -1.2, 0.8])
+    s40, s2 = _sigmoid_direct(40.0), _sigmoid_direct(2.0)   # sigma(-40) = 1 - sigma(40)
+    return {
+        # sigma = 1/2 everywhere: the mean of (1/2 - t_n) phi_n; its bias entry is
+        # (5/2 - 3) / 5 = -0.1.
+        1: (X.T @ (0.5 - t)) / 5,
+        2: _logistic_direct(w, X, t),
+        3: (_sigmoid_direct(X[0] @ w) - t[0]) * X[0],
+        # z = 40, -40, 2 with t = 1, 0, 0.
+        4: np.array([(s40 - 1) + (1 - s40) + s2,
+                     40 * (s40 - 1) - 40 * (1 - s40) + 2 * s2]) / 3,
+    }
+
+
+def _expected_messages(raised, expected_values, split):
+    return {k: _entry_messages(raised[k], split(expected_values[k])) for k in raised}
+
+
+def _epoch_entries(value):
+    w, mistakes = value
+    return [*_vector(w, "value 0 of the result"), ("value 1 of the result", None, mistakes)]
+
+
+@pytest.mark.parametrize("check, reference, raised, entries", [
+    (check_perceptron_update, _module._update_reference, UPDATE_RAISED,
+     _expected_messages(UPDATE_RAISED, UPDATE_EXPECTED, _vector)),
+    (check_perceptron_epoch, _module._epoch_reference, EPOCH_RAISED,
+     _expected_messages(EPOCH_RAISED, EPOCH_EXPECTED, _epoch_entries)),
+    (check_logistic_gradient, _module._logistic_reference, LOGISTIC_RAISED,
+     _expected_messages(LOGISTIC_RAISED, _logistic_expected(), _vector)),
+], ids=["update", "epoch", "logistic"])
+def test_every_case_explains_itself(check, reference, raised, entries, capsys):
+    got_raised, got_entries = probe_messages(check, reference)
+    capsys.readouterr()
+    assert got_raised == raised
+    assert got_entries == entries
+
+
+def test_the_hand_computed_values_agree_with_the_formulas():
+    # The update's hand values are w + lr y phi on a mistake, else w.
+    phi = np.array([1.0, 2.0, -1.0])
+    for k, (w, y, lr) in {1: ([0.5, -1, 0], 1, 1), 2: ([0.5, 1, 0], 1, 1),
+                          3: ([0.5, 1, 0], -1, 1), 4: ([0.5, -1, 0], -1, 1),
+                          5: ([0, 0, 0], 1, 1), 6: ([0, -1, 1], 1, 0.5)}.items():
+        w = np.array(w, dtype=float)
+        want = w + lr * y * phi if y * (w @ phi) <= 0 else w
+        np.testing.assert_array_equal(UPDATE_EXPECTED[k], want)
+    X_xor = np.array([[1.0, 0, 0], [1, 0, 1], [1, 1, 0], [1, 1, 1]])
+    w, n = _epoch_loop(X_xor, np.array([-1.0, 1, 1, -1]), np.zeros(3))
+    assert (list(w), n) == EPOCH_EXPECTED[1]
+    X_seq = np.array([[1.0, 1, 1], [1, 2, 1], [1, -1, -2]])
+    for k, w0 in {2: np.zeros(3), 3: np.array([0.0, 1, 1])}.items():
+        w, n = _epoch_loop(X_seq, np.array([1.0, 1, -1]), w0)
+        assert (list(w), n) == EPOCH_EXPECTED[k]
+    assert _logistic_expected()[1][0] == pytest.approx(-0.1, abs=1e-15)
+
+
+# ---- the references themselves -----------------------------------------------------------------
+
+def test_update_reference_leaves_a_small_positive_margin_alone():
+    # A correct sample is left alone however small its margin y w.phi > 0 (here 0.5): the
+    # perceptron is mistake-driven, not a margin rule.
+    w, phi = np.array([0.5, 0.0, 0.0]), np.array([1.0, 2.0, -1.0])
+    np.testing.assert_array_equal(_module._update_reference(w, phi, 1.0), w)
+
+
+@pytest.mark.parametrize("delta, passes", [
+    (1e-6 * 0.1 + 0.5e-10, True),     # within rtol |g| + atol = 1e-6 * 0.1 + 1e-10
+    (1e-6 * 0.1 + 5e-10, False),      # just beyond it
+])
+def test_logistic_tolerance_is_rtol_1e6_and_atol_1e10(delta, passes, capsys):
+    def answer(w, X, t):
+        g = _logistic_direct(w, X, t)
+        return g + np.r_[delta, 0.0, 0.0][:g.size] if np.all(w == 0) else g
+
+    assert _logistic_expected()[1][0] == pytest.approx(-0.1, abs=1e-15)
+    assert bool(check_logistic_gradient(answer)) is passes
