@@ -503,3 +503,147 @@ def test_slice_coordinates_are_float64():
             set_flat_parameters(model, theta.astype(float) + a * d1.astype(float) + b * d2.astype(float))
             assert grid[i, j] == loss_value(model, loss_fn, X, y)
     assert grid[1, 1] < 1e-12                                                   # the fit
+
+
+# --------------------------------------------------------------------------
+# Quadratics: dtype and device of the constants, their construction, their names
+# --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("library", ["numpy", "torch"])
+def test_a_quadratic_keeps_float32_points_in_float32(library):
+    bk = nb.Backend(library, "cpu", "float32")
+    q = ls.Quadratic([[2.0, 1.0], [1.0, 3.0]], center=[0.5, -1.0])
+    x = bk.asarray(np.array([[1.0, 2.0], [0.0, 0.0]]))
+    d = np.array([[0.5, 3.0], [-0.5, 1.0]])
+    A = np.array([[2.0, 1.0], [1.0, 3.0]])
+    for out, expected in [(q.value(x), 0.5 * np.sum(d @ A * d, axis=-1)),
+                          (q.gradient(x), d @ A), (q.hessian(x), np.stack([A, A]))]:
+        assert isinstance(out, type(x)) and nb.backend.dtype_name(out) == "float32"
+        np.testing.assert_allclose(to_numpy(out), expected, rtol=1e-6)
+
+
+def test_a_quadratic_stays_on_the_points_device_whatever_torch_default_device():
+    q = ls.Quadratic([[2.0, 1.0], [1.0, 3.0]], center=[0.5, -1.0])
+    x = torch.tensor([[1.0, 2.0]], dtype=torch.float64)
+    with torch.device("meta"):
+        out = [q.value(x), q.gradient(x), q.hessian(x)]
+    assert all(o.device == torch.device("cpu") for o in out)
+    np.testing.assert_allclose(out[1].numpy(), [[4.0, 9.5]])
+
+
+def test_a_quadratic_converts_its_matrix_and_center_to_float():
+    """A boolean identity is the float identity (not True + True = True, halved), and an
+    integer center comes back as a float point."""
+    q = ls.Quadratic(np.eye(2, dtype=bool), center=np.array([1, 2]))
+    np.testing.assert_array_equal(q.A, np.eye(2))
+    assert q.A.dtype == np.float64
+    point, kind = q.critical_points()[0]
+    assert point.dtype == np.float64 and kind == "minimum"
+    np.testing.assert_array_equal(point, [1.0, 2.0])
+    assert q.center.dtype == np.float64
+
+
+def test_a_one_dimensional_quadratic():
+    q = ls.Quadratic([[3.0]], center=[1.0])
+    assert q.dim == 1
+    np.testing.assert_allclose(q.value(np.array([3.0])), 6.0)
+    np.testing.assert_allclose(q.gradient(np.array([3.0])), [6.0])
+    assert q.critical_points()[0][1] == "minimum"
+
+
+@pytest.mark.parametrize("A", [
+    [[1.0, 1e3], [1e3 + 1e-3, 1.0]],     # relative asymmetry 1e-6: above rtol = 1e-12
+    [[1.0, 1e-10], [0.0, 1.0]],          # absolute asymmetry 1e-10: above atol = 1e-12
+])
+def test_a_quadratic_refuses_a_slightly_asymmetric_matrix(A):
+    _raises(ValueError, "A must be symmetric, got a matrix with A != A.T", ls.Quadratic, A)
+
+
+def test_quadratic_names():
+    assert ls.Quadratic(np.eye(2)).name == "quadratic"
+    assert ls.Quadratic.saddle().name == "saddle"
+    assert ls.Quadratic.with_condition_number(10.0).name == "bowl, κ = 10"
+    assert ls.Quadratic.with_condition_number(2.5, dim=3).name == "bowl, κ = 2.5"
+
+
+def test_the_saddle_is_half_x2_minus_y2():
+    q = ls.Quadratic.saddle()
+    np.testing.assert_array_equal(q.A, np.diag([1.0, -1.0]))
+    np.testing.assert_allclose(q.value(np.array([3.0, 2.0])), 0.5 * (9.0 - 4.0))
+
+
+def test_with_condition_number_is_diagonal_by_default_and_rotated_by_angle():
+    np.testing.assert_array_equal(ls.Quadratic.with_condition_number(4.0).A, np.diag([1.0, 4.0]))
+    c, s = np.cos(0.3), np.sin(0.3)
+    R = np.array([[c, -s], [s, c]])
+    np.testing.assert_allclose(ls.Quadratic.with_condition_number(4.0, angle=0.3).A,
+                               R @ np.diag([1.0, 4.0]) @ R.T, rtol=1e-14, atol=1e-15)
+    # in more dimensions the angle is ignored: diagonal, eigenvalues 1, 2, 4
+    np.testing.assert_allclose(ls.Quadratic.with_condition_number(4.0, dim=3, angle=0.3).A,
+                               np.diag([1.0, 2.0, 4.0]), rtol=1e-14)
+
+
+@pytest.mark.parametrize(("kappa", "dim", "eigenvalues"), [
+    (1, 2, [1.0, 1.0]), (1.0, 3, [1.0, 1.0, 1.0]), (1.5, 2, [1.0, 1.5]), (9.0, 1, [1.0]),
+])
+def test_with_condition_number_accepts_kappa_one_and_dim_one(kappa, dim, eigenvalues):
+    q = ls.Quadratic.with_condition_number(kappa, dim)
+    assert q.dim == dim
+    np.testing.assert_allclose(np.linalg.eigvalsh(q.A), eigenvalues, rtol=1e-14)
+
+
+def test_the_hessian_of_a_quadratic_turns_negative_zeros_into_zeros():
+    """The broadcast Hessian is copied with + 0.0: -0.0 entries of A come out +0.0."""
+    q = ls.Quadratic([[1.0, -0.0], [-0.0, 2.0]])
+    assert np.signbit(q.A[0, 1])
+    H = q.hessian(np.zeros((3, 2)))
+    assert H.shape == (3, 2, 2)
+    np.testing.assert_array_equal(H, np.broadcast_to(np.diag([1.0, 2.0]), (3, 2, 2)))
+    assert not np.any(np.signbit(H))
+
+
+def test_rosenbrock_accepts_any_positive_b():
+    f = ls.Rosenbrock(a=1.0, b=0.5)
+    np.testing.assert_allclose(f.value(np.array([0.0, 1.0])), 1.0 + 0.5)
+    np.testing.assert_allclose(f.gradient(np.array([0.0, 1.0])), [-2.0, 1.0])
+
+
+def test_double_well_near_the_merging_tilt():
+    """Tilt 1.5387 < 8/sqrt(27): roots u1 < 0 < u2 < 1/sqrt(3) < u3 of 4u^3 - 4u + t.
+
+    u2 (12 u2^2 - 4 < 0) is the saddle, u3 (12 u3^2 - 4 > 0 but < 1) a shallow minimum."""
+    t = 1.5387
+    f = ls.DoubleWell(tilt=t)
+    roots = np.sort(np.roots([4.0, 0.0, -4.0, t]).real)
+    points = f.critical_points()
+    assert [k for _, k in points] == ["minimum", "saddle", "minimum"]
+    np.testing.assert_allclose([p[0] for p, _ in points], roots, rtol=1e-12)
+    curv = 12 * roots ** 2 - 4
+    assert -0.3 < curv[1] < 0 < curv[2] < 1          # close to the merge on both sides
+    assert 12 * roots[1] ** 2 > 3.6 and 12 * roots[2] ** 2 < 4.8
+
+
+# --------------------------------------------------------------------------
+# The Hessian test: symmetry check and eigenvalue tolerances
+# --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("H", [[[1.0, 1e-10], [0.0, 1.0]], [[1.0, 1.0], [1.5, 1.0]]])
+def test_the_hessian_test_refuses_an_asymmetric_hessian(H):
+    _raises(ValueError, "hessian must be symmetric, got a matrix with hessian != hessian.T",
+            ls.classify_critical_point, np.zeros(2), np.array(H))
+
+
+@pytest.mark.parametrize(("diag", "expected"), [
+    ([0.5, 6e-9], "undecided"),          # 6e-9 <= 1e-8 * max(1, 0.5)
+    ([0.5, 1.2e-8], "minimum"),          # 1.2e-8 > 1e-8 (the eigenvalues of H, unscaled)
+    ([1.0, 1.5e-8], "minimum"),          # the scale is max(1, |lambda|max) = 1
+    ([100.0, 5e-7], "undecided"),        # tol = 1e-8 * 100 = 1e-6
+    ([-0.5, 1e-8], "undecided"),         # an eigenvalue exactly at +tol counts as zero
+    ([0.5, -1e-8], "undecided"),         # ... and one exactly at -tol
+    ([0.5, 1e-8], "undecided"),
+    ([-0.5, -1e-8], "undecided"),
+])
+def test_the_hessian_test_eigenvalue_tolerance_is_relative(diag, expected):
+    H = np.diag(diag)
+    assert np.array_equal(np.linalg.eigvalsh(H), np.sort(diag))      # exact eigenvalues
+    assert ls.classify_critical_point(np.zeros(2), H) == expected
