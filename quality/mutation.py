@@ -26,6 +26,7 @@ Usage (``make mutation`` and ``make mutation MODULE=losses`` call this)::
     python quality/mutation.py losses gradcheck    # some modules, the others' rows kept
     python quality/mutation.py --collect layers    # what a stopped run left in mutants/
     python quality/mutation.py --recheck layers    # its survivors again, with the tests of now
+    python quality/mutation.py --recheck --keep-timeouts data   # the same, mutmut's timeouts kept
 
 The results go to ``quality/mutation.json`` and, as a table with the survivors, to
 ``quality/MUTATION.md``.
@@ -417,13 +418,21 @@ def measure(module: str, path: Path, session: CleanSession | None) -> dict:
     }
 
 
-def recheck(result: dict, path: Path, session: CleanSession) -> dict:
-    """Run a module's survivors again in a clean session (after new tests were written)."""
+def recheck(result: dict, path: Path, session: CleanSession, keep_timeouts: bool = False) -> dict:
+    """Run a module's survivors again in a clean session (after new tests were written).
+
+    With ``keep_timeouts``, mutants that mutmut stopped at its time limit keep that verdict
+    without a re-run: a clean re-run of an endless loop spins for its whole, generous limit
+    (minutes), and a new test cannot change that verdict.
+    """
     survivors, new, stale = [], dict(result), 0
     entries = load_equivalent()
     for s in result["survivors"]:
         if s["status"] == "survived" and why_equivalent(s, entries):
             survivors.append(s)           # explained: no test can kill it, no need to try again
+            continue
+        if s["status"] == "timeout" and keep_timeouts:
+            survivors.append(s)
             continue
         verdict = session.status(s["mutant"], path)
         print(f"  {s['mutant']}: was {s['status']}, a clean session says {verdict}", flush=True)
@@ -516,6 +525,8 @@ def main(argv=None):
     parser.add_argument("--collect", action="store_true",
                         help="read the results mutmut has written to mutants/ so far (a stopped run) "
                              "instead of running it; mutants it did not reach count as not run")
+    parser.add_argument("--keep-timeouts", action="store_true",
+                        help="with --recheck: keep mutmut's timeouts without re-running them")
     parser.add_argument("--recheck", action="store_true",
                         help="run only the survivors of the last run (still in mutants/) again in a clean "
                              "session, with the tests as they are now")
@@ -530,7 +541,7 @@ def main(argv=None):
         session = CleanSession(cfg, list(chosen.values()))
         try:
             for module, path in chosen.items():
-                results[module] = recheck(results[module], path, session)
+                results[module] = recheck(results[module], path, session, args.keep_timeouts)
                 RESULTS.write_text(json.dumps(results, indent=1, ensure_ascii=False) + "\n")
         finally:
             session.close()
