@@ -629,3 +629,13 @@ def test_autograd_hessian_of_a_float32_model_is_computed_in_float64():
     H64 = hs.autograd_hessian(m64, nb.MSELoss(), X.astype(np.float64), t.astype(np.float64))
     assert H32.dtype == np.float64
     np.testing.assert_array_equal(H32, H64)
+
+
+def test_autograd_hessian_accepts_int32_class_labels():
+    """Labels of any integer dtype become torch.int64, which cross_entropy requires."""
+    model, loss_fn, X, y = _problem(nb.Backend(), sizes=(2, 3, 2))
+    labels = to_numpy(y)
+    H32 = hs.autograd_hessian(model, loss_fn, X, labels.astype(np.int32))
+    np.testing.assert_array_equal(H32, hs.autograd_hessian(model, loss_fn, X,
+                                                           labels.astype(np.int64)))
+    assert relative_error(H32, hs.hessian(model, loss_fn, X, labels.astype(np.int32))) < 1e-7
