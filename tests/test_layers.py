@@ -1,5 +1,7 @@
 """Layers: gradient checks, NumPy/PyTorch parity, torch.nn as the oracle, refusals."""
 
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -321,3 +323,103 @@ def test_check_input_messages(rng):
     with pytest.raises(ValueError, match=r"^X is on device cpu but the model lives on torch:meta:float64; "
                                          r"convert it with model\.backend\.asarray\(X\)$"):
         check_input(torch.ones(2, 4, dtype=torch.float64), meta, "X")
+
+
+def test_parameter_starts_unnamed_and_without_gradient(rng):
+    p = layers.Parameter(np.ones(2))
+    assert p.name == "" and p.grad is None
+    layer = nb.Linear(3, 2, rng=rng)
+    assert layer.W.grad is None and layer.b.grad is None
+    assert layer.b.name == "b" and repr(layer.b) == "Parameter('b', shape=(2,))"
+
+
+def test_linear_backward_returns_the_input_gradient_by_default(rng):
+    x, W, dout = (rng.standard_normal(s) for s in [(4, 3), (2, 3), (4, 2)])
+    _, cache = layers.linear_forward(x, W, np.zeros(2))
+    dx, dW, db = layers.linear_backward(dout, cache)
+    np.testing.assert_allclose(dx, dout @ W, rtol=1e-14)
+    np.testing.assert_allclose(dW, dout.T @ x, rtol=1e-14)
+    np.testing.assert_allclose(db, dout.sum(axis=0), rtol=1e-14)
+    assert layers.linear_backward(dout, cache, input_grad=False)[0] is None
+
+
+def test_a_layer_of_one_unit_and_an_mlp_with_a_width_of_one(rng):
+    assert nb.Linear(2, 1, rng=rng).forward(np.ones((3, 2))).shape == (3, 1)
+    model = nb.mlp([3, 1, 1], "tanh", rng=rng)
+    assert model.forward(np.ones((2, 3))).shape == (2, 1)
+
+
+@pytest.mark.parametrize("call, error, message", [
+    (lambda r: nb.Linear(2, 0, rng=r), ValueError,
+     "out_features must be a positive int, got 0"),
+    (lambda r: nb.mlp(5, rng=r), TypeError,
+     "sizes must be a sequence of layer widths, got 5"),
+    (lambda r: nb.mlp([3, 0], rng=r), ValueError, "sizes[1] must be a positive int, got 0"),
+    (lambda r: nb.mlp([0, 3], rng=r), ValueError, "sizes[0] must be a positive int, got 0"),
+    (lambda r: nb.mlp([3, 2], rng=r, norm="group"), ValueError,
+     "norm must be None, 'batch' or 'layer', got 'group'"),
+])
+def test_constructor_refusals_name_the_argument(call, error, message, rng):
+    with pytest.raises(error, match="^" + re.escape(message) + "$"):
+        call(rng)
+
+
+@pytest.mark.parametrize("norm", ["batch", "layer"])
+def test_mlp_puts_the_requested_norm_after_each_hidden_layer(norm, rng):
+    from nnbook import norm as _norm
+    model = nb.mlp([3, 4, 5, 2], "relu", rng=rng, norm=norm)
+    kind = {"batch": _norm.BatchNorm, "layer": _norm.LayerNorm}[norm]
+    assert [type(m) for m in model.layers] == [nb.Linear, kind, nb.ReLU,
+                                               nb.Linear, kind, nb.ReLU, nb.Linear]
+
+
+def test_relu_with_a_frozen_piece_uses_that_mask(rng):
+    relu = nb.ReLU()
+    mask = np.array([[True, False, True]])
+    relu.frozen_piece = mask
+    z = np.array([[-2.0, 3.0, 0.5]])
+    np.testing.assert_array_equal(relu.forward(z), [[-2.0, 0.0, 0.5]])
+    assert relu.piece() is mask
+    np.testing.assert_array_equal(relu.backward(np.ones((1, 3))), [[1.0, 0.0, 1.0]])
+
+
+def test_linear_refuses_a_batch_of_another_dtype_or_rank(rng):
+    layer = nb.Linear(4, 3, rng=rng)
+    hint = "; convert it with model.backend.asarray(x)"
+    with pytest.raises(TypeError, match="^" + re.escape(
+            "x must have the model's dtype float64, got float32" + hint) + "$"):
+        layer.forward(np.ones((2, 4), dtype=np.float32))
+    with pytest.raises(ValueError, match=r"^x must have shape \(N, 4\), got \(2, 4, 4\)$"):
+        layer.forward(np.ones((2, 4, 4)))
+    with pytest.raises(TypeError, match="^" + re.escape(
+            "x is a torch array but the model lives on numpy:cpu:float64" + hint) + "$"):
+        layer.forward(torch.ones(2, 4, dtype=torch.float64))
+
+
+def test_linear_refuses_a_batch_on_another_device(rng):
+    layer = nb.Linear(4, 3, rng=rng).to("torch")
+    with pytest.raises(ValueError, match="^" + re.escape(
+            "x is on device meta but the model lives on torch:cpu:float64; "
+            "convert it with model.backend.asarray(x)") + "$"):
+        layer.forward(torch.ones(2, 4, dtype=torch.float64, device="meta"))
+
+
+@pytest.mark.parametrize("x, model, error, message", [
+    ([[1.0]], "numpy", TypeError, "X must be a NumPy array or torch.Tensor, got list"),
+    (torch.ones(2, 4, dtype=torch.float64), "numpy", TypeError,
+     "X is a torch array but the model lives on numpy:cpu:float64; HINT"),
+    (torch.ones(2, 4, dtype=torch.int64), "numpy", TypeError,
+     "X is a torch array but the model lives on numpy:cpu:float64; HINT"),
+    (np.ones((2, 4), dtype=np.int64), "numpy", TypeError,
+     "X must have a float dtype, got int64"),
+    (np.ones((2, 4), dtype=np.float32), "numpy", TypeError,
+     "X must have the model's dtype float64, got float32; HINT"),
+    (torch.ones(2, 4, dtype=torch.float64, device="meta"), "torch", ValueError,
+     "X is on device meta but the model lives on torch:cpu:float64; HINT"),
+])
+def test_check_input_refusals(x, model, error, message, rng):
+    from nnbook.layers import check_input
+    net = nb.mlp([4, 2], rng=rng).to(model)
+    message = message.replace("HINT", "convert it with model.backend.asarray(X)")
+    with pytest.raises(error, match="^" + re.escape(message) + "$"):
+        check_input(x, net, "X")
