@@ -76,3 +76,22 @@ def test_normal_takes_any_real_std(rng):
     assert abs(W.mean()) < 0.01 and W.var() == pytest.approx(1.0, rel=0.02)
     np.testing.assert_array_equal(init.normal(0.0)((2, 3), 3, 2, rng), 0.0)
     assert init.normal(np.float32(0.5)).__name__ == "normal(0.5)"
+
+
+@pytest.mark.parametrize("shape, expected", [
+    (5, (5,)), (np.int64(4), (4,)), ((1, 3), (1, 3)), ([1, 1], (1, 1)), ((3, 1), (3, 1)),
+])
+def test_shapes_may_be_an_int_and_have_sides_of_one(shape, expected, rng):
+    assert init.he_normal(shape, 3, 1, rng).shape == expected
+    W = init.constant(0.3)(shape, 3, 1, rng)
+    assert W.shape == expected and np.all(W == 0.3)
+
+
+@pytest.mark.parametrize("shape, shown", [
+    (True, "True"), (0, "(0,)"), ((2, 0), "(2, 0)"), ((2, True), "(2, True)"),
+    ((2.0, 3), "(2.0, 3)"), ("3", "'3'"), (None, "None"),
+])
+def test_shapes_that_are_not_positive_ints_are_refused(shape, shown, rng):
+    """A bool is not a size, although Python counts it as an int; an int is a 1-d shape."""
+    with pytest.raises(ValueError, match=whole(f"shape must be a tuple of positive ints, got {shown}")):
+        init.he_normal(shape, 3, 1, rng)
