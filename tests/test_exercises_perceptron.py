@@ -466,3 +466,66 @@ def test_logistic_tolerance_is_rtol_1e6_and_atol_1e10(delta, passes, capsys):
 
     assert _logistic_expected()[1][0] == pytest.approx(-0.1, abs=1e-15)
     assert bool(check_logistic_gradient(answer)) is passes
+
+
+def _inputs(check, reference):
+    """The arguments of every case, as the student's function receives them."""
+    seen = []
+
+    def recording(*args, **kwargs):
+        seen.append((args, kwargs))
+        return reference(*args, **kwargs)
+
+    assert check(recording)
+    return seen
+
+
+def test_the_cases_keep_the_exercises_promises(capsys):
+    # The exercises promise labels y in {-1, +1} (targets t in {0, 1} for the logistic
+    # loss), weights of shape (D,) and features (N, D) that start with the bias column.
+    for args, kwargs in _inputs(check_perceptron_update, _module._update_reference):
+        w, phi, y = args
+        assert y in (-1.0, 1.0) and w.shape == phi.shape == (3,) and phi[0] == 1.0
+        assert set(kwargs) <= {"lr"}
+    for args, _ in _inputs(check_perceptron_epoch, _module._epoch_reference):
+        X, y, w = args
+        assert set(np.unique(y)) <= {-1.0, 1.0} and y.shape == (X.shape[0],)
+        assert w.shape == (X.shape[1],) and np.all(X[:, 0] == 1.0)
+    for args, _ in _inputs(check_logistic_gradient, _module._logistic_reference):
+        w, X, t = args
+        assert set(np.unique(t)) <= {0.0, 1.0} and t.shape == (X.shape[0],)
+        assert w.shape == (X.shape[1],) and np.all(X[:, 0] == 1.0)
+    capsys.readouterr()
+
+
+def _as_lists(inputs):
+    return [([np.asarray(a).tolist() for a in args], kwargs) for args, kwargs in inputs]
+
+
+def test_the_cases_are_the_ones_their_descriptions_describe(capsys):
+    phi = [1.0, 2.0, -1.0]
+    update = [([[0.5, -1.0, 0.0], phi, 1.0], {}), ([[0.5, 1.0, 0.0], phi, 1.0], {}),
+              ([[0.5, 1.0, 0.0], phi, -1.0], {}), ([[0.5, -1.0, 0.0], phi, -1.0], {}),
+              ([[0.0, 0.0, 0.0], phi, 1.0], {}), ([[0.0, -1.0, 1.0], phi, 1.0], {"lr": 0.5})]
+    assert _as_lists(_inputs(check_perceptron_update, _module._update_reference)) == update
+    # The scores the descriptions quote: w.phi = -1.5, 2.5, 2.5, -1.5, 0.
+    assert [float(np.dot(w, p)) for (w, p, _), _ in update[:5]] == [-1.5, 2.5, 2.5, -1.5, 0.0]
+    xor = [[1.0, 0.0, 0.0], [1.0, 0.0, 1.0], [1.0, 1.0, 0.0], [1.0, 1.0, 1.0]]
+    seq = [[1.0, 1.0, 1.0], [1.0, 2.0, 1.0], [1.0, -1.0, -2.0]]
+    rng = np.random.default_rng(7)
+    rand = np.c_[np.ones(6), rng.standard_normal((6, 2))].round(2).tolist()
+    epoch = [([xor, [-1.0, 1.0, 1.0, -1.0], [0.0, 0.0, 0.0]], {}),
+             ([seq, [1.0, 1.0, -1.0], [0.0, 0.0, 0.0]], {}),
+             ([seq, [1.0, 1.0, -1.0], [0.0, 1.0, 1.0]], {}),
+             ([rand, [1.0, -1.0, -1.0, 1.0, 1.0, -1.0], [0.5, -1.0, 0.2]], {"lr": 0.1})]
+    assert _as_lists(_inputs(check_perceptron_epoch, _module._epoch_reference)) == epoch
+    X, t = _logistic_data()
+    w = [0.3, -1.2, 0.8]
+    logistic = [([[0.0, 0.0, 0.0], X.tolist(), t.tolist()], {}),
+                ([w, X.tolist(), t.tolist()], {}),
+                ([w, X[:1].tolist(), t[:1].tolist()], {}),
+                ([[0.0, 1.0], [[1.0, 40.0], [1.0, -40.0], [1.0, 2.0]], [1.0, 0.0, 0.0]], {})]
+    assert _as_lists(_inputs(check_logistic_gradient, _module._logistic_reference)) == logistic
+    # The large scores are w.phi = 40, -40 (and 2).
+    assert (np.array(logistic[3][0][1]) @ [0.0, 1.0]).tolist() == [40.0, -40.0, 2.0]
+    capsys.readouterr()
