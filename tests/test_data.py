@@ -12,10 +12,27 @@ def test_xor_truth_table():
     np.testing.assert_array_equal(ypm, [-1, 1, 1, -1])
 
 
+class _CountingGenerator(np.random.Generator):
+    """A Generator that counts its uniform draws and refuses more than ``limit``."""
+
+    def __init__(self, seed, limit):
+        super().__init__(np.random.PCG64(seed))
+        self.calls, self.limit = 0, limit
+
+    def uniform(self, *args, **kwargs):
+        self.calls += 1
+        if self.calls > self.limit:
+            raise RuntimeError(f"more than {self.limit} rounds of sampling")
+        return super().uniform(*args, **kwargs)
+
+
 def test_separable_keeps_what_every_round_of_sampling_kept():
     # At margin 0.9 a round keeps about 4 % of its candidates, some 8 of 216 here: the 50
-    # points are gathered over several rounds (one round alone never keeps 50)
-    X, y, w = nb.data.separable(50, 0.9, rng=np.random.default_rng(3))
+    # points are gathered over several rounds (one round alone never keeps 50), a few dozen
+    # at most
+    rng = _CountingGenerator(3, limit=60)
+    X, y, w = nb.data.separable(50, 0.9, rng=rng)
+    assert 3 <= rng.calls <= 60
     assert X.shape == (50, 2) and y.shape == (50,)
     assert np.all(np.abs(X @ w) >= 0.9) and np.all(np.linalg.norm(X, axis=1) <= 1.0)
     np.testing.assert_array_equal(y, np.where(X @ w > 0, 1.0, -1.0))
