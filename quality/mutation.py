@@ -223,6 +223,13 @@ def unit_test_files(cfg: dict) -> list[Path]:
                   if str(p.relative_to(ROOT)) not in ignored)
 
 
+def own_tests(path: Path) -> Path:
+    """A module's own test file: tests/test_losses.py for nnbook/losses.py,
+    tests/test_exercises_perceptron.py for nnbook/exercises/perceptron.py."""
+    parts = Path(path).with_suffix("").parts[1:]          # without the package folder
+    return Path("tests") / f"test_{'_'.join(parts)}.py"
+
+
 class CleanSession:
     """A copy of the package and the tests, where one mutant at a time is applied and its tests
     run in a fresh interpreter.
@@ -249,7 +256,7 @@ class CleanSession:
         self.duration = stats["duration_by_test"]
         texts = {str(p): (ROOT / p).read_text() for p in unit_test_files(cfg)}
         self.subprocess_texts = {f: text for f, text in texts.items() if "subprocess" in text}
-        own = [str(t) for t in (Path("tests") / f"test_{p.stem}.py" for p in paths) if (ROOT / t).exists()]
+        own = [str(t) for t in map(own_tests, paths) if (ROOT / t).exists()]
         t = time.monotonic()
         rc, out = self._pytest(list(dict.fromkeys([*own, *self._subprocess_files([p.stem for p in paths])])),
                                timeout=1800)
@@ -260,7 +267,7 @@ class CleanSession:
     def tests_for(self, mutant: str, path: Path) -> list[str]:
         from mutmut.utils.format_utils import mangled_name_from_mutant_name
 
-        own = Path("tests") / f"test_{path.stem}.py"
+        own = own_tests(path)
         tests = [str(own)] if (self.dir / own).exists() else []
         tests += sorted(self.tests_by_function.get(mangled_name_from_mutant_name(mutant), []))
         return tests + self._subprocess_files([path.stem])
@@ -295,7 +302,7 @@ class CleanSession:
         tests = self.tests_for(mutant, path)
         # The module's own tests first, alone: most mutants die there, and one small file is
         # collected in a second where all of a mutant's tests can take many.
-        own_first = len(tests) > 1 and tests[0].endswith(f"test_{path.stem}.py")
+        own_first = len(tests) > 1 and tests[0] == str(own_tests(path))
         stages = [tests[:1], tests] if own_first else [tests]
         target.write_text(module.deep_replace(current, mutated).code)
         try:
