@@ -418,6 +418,9 @@ def worker(rank: int, world_size: int, port: int, cfgs, X, y, outdir: str):
                      train_seconds=time.perf_counter() - start,
                      **{f"p{j}": p for j, p in enumerate(params)})
         dist.barrier()
+        # every rank has saved its results and passed the barrier: a crash after this point
+        # (gloo's teardown has been seen to abort a process at exit) cannot change them
+        open(os.path.join(outdir, f"rank{rank}.done"), "w").close()
     finally:
         dist.destroy_process_group()
         log.close()
@@ -480,18 +483,24 @@ def train_distributed(cfg, X, y, world_size: int = 2, timeout: float = 120.0):
                 if time.perf_counter() > deadline:
                     raise TimeoutError(f"the {world_size} processes did not finish in {timeout} s")
         except Exception as exc:
+            # a process that died after every rank had saved its results (see worker) cost
+            # nothing: its results stand; any other failure is reported with the ranks' logs
+            done = all(os.path.exists(os.path.join(outdir, f"rank{r}.done"))
+                       for r in range(world_size))
             for p in ctx.processes:
+                p.join(5 if done else 0)
                 if p.is_alive():
                     p.terminate()
             for p in ctx.processes:
                 p.join(5)
-            logs = ""
-            for r in range(world_size):
-                path = os.path.join(outdir, f"rank{r}.log")
-                if os.path.exists(path):
-                    with open(path) as f:
-                        logs += f"\n--- rank {r} ---\n" + f.read()[-2000:]
-            raise RuntimeError(f"data-parallel run failed: {exc}{logs}") from None
+            if not done or isinstance(exc, TimeoutError):
+                logs = ""
+                for r in range(world_size):
+                    path = os.path.join(outdir, f"rank{r}.log")
+                    if os.path.exists(path):
+                        with open(path) as f:
+                            logs += f"\n--- rank {r} ---\n" + f.read()[-2000:]
+                raise RuntimeError(f"data-parallel run failed: {exc}{logs}") from None
         seconds = time.perf_counter() - start
         out = []
         for i, c in enumerate(cfgs):
