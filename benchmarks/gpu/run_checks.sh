@@ -2,7 +2,8 @@
 # The GPU checks, in one run on a machine with an NVIDIA GPU (its own python3 with CUDA torch):
 # the CUDA training-loop test, the unit suite with the CUDA backend added, then the two GPU
 # benchmarks on a quiet machine (after the tests, not beside them). Logs and JSON go to $OUT.
-# Usage: OUT=/some/dir bash benchmarks/gpu/run_checks.sh   (PY=python3, WORKERS=12 by default)
+# Usage: OUT=/some/dir bash benchmarks/gpu/run_checks.sh   (PY=python3, WORKERS=12 by default;
+# TESTS_ONLY=1 stops after the tests)
 set -u
 PY=${PY:-python3}
 OUT=${OUT:?set OUT to a folder for the logs}
@@ -26,6 +27,7 @@ timeout 240 $PYTEST -n "$WORKERS" -q -rfE --durations=10 --doctest-modules \
   --ignore=tests/test_widgets.py --ignore=tests/test_static_slider.py \
   -k "not book" nnbook tests > "$OUT/unit.log" 2>&1
 echo "unit rc=$?" >> "$OUT/machine.txt"
+[ -n "${TESTS_ONLY:-}" ] && exit 0
 # 3. The benchmarks, one after the other on the now idle machine.
 uptime >> "$OUT/machine.txt"
 (cd benchmarks && timeout 120 $PY bench_scale.py --device cuda --out "$OUT/json") > "$OUT/bench_scale.log" 2>&1
