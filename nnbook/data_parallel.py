@@ -284,7 +284,14 @@ def _params_numpy(model):
 
 def _train(cfg: DPConfig, X, y, rank: int = 0, world_size: int = 1, allreduce=None,
            device="cpu"):
-    """The loop shared by every process: its shard of each global batch, then a step."""
+    """The loop shared by every process: its shard of each global batch, then a step.
+
+    ``allreduce(t)`` sums the tensor ``t`` in place over the ranks
+    (``torch.distributed.all_reduce`` in real processes), or is None for no exchange at all
+    (one process, or :func:`train_alone`). Mode ``"nnbook"`` averages each ``p.grad`` with
+    it; mode ``"ddp"`` leaves the gradients to ``DistributedDataParallel``. Both average
+    the loss curve with it at the end.
+    """
     import torch
 
     Xt = torch.from_numpy(np.ascontiguousarray(X)).to(device=device, dtype=getattr(torch, cfg.dtype))
@@ -334,10 +341,8 @@ def _train(cfg: DPConfig, X, y, rank: int = 0, world_size: int = 1, allreduce=No
         result_model = model
     loss_curve = (torch.stack(losses) if losses
                   else torch.zeros(0, dtype=getattr(torch, cfg.dtype), device=device))
-    if allreduce is not None or (cfg.mode == "ddp" and world_size > 1):
-        import torch.distributed as dist
-
-        dist.all_reduce(loss_curve)            # the global batch's loss: mean of the shards'
+    if allreduce is not None:
+        allreduce(loss_curve)                  # the global batch's loss: mean of the shards'
         loss_curve /= world_size
     return _params_numpy(result_model), loss_curve.cpu().numpy()
 
@@ -411,9 +416,8 @@ def worker(rank: int, world_size: int, port: int, cfgs, X, y, outdir: str):
                             timeout=datetime.timedelta(seconds=max(c.timeout for c in cfgs)))
     try:
         for i, cfg in enumerate(cfgs):
-            allreduce = dist.all_reduce if cfg.mode == "nnbook" else None
             start = time.perf_counter()
-            params, losses = _train(cfg, X, y, rank, world_size, allreduce)
+            params, losses = _train(cfg, X, y, rank, world_size, dist.all_reduce)
             np.savez(os.path.join(outdir, f"rank{rank}_{i}.npz"), losses=losses,
                      train_seconds=time.perf_counter() - start,
                      **{f"p{j}": p for j, p in enumerate(params)})
@@ -550,8 +554,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     local_rank = int(os.environ.get("LOCAL_RANK", 0))
     # one GPU per local process, or none: two processes cannot share one GPU under NCCL
-    cuda = torch.cuda.device_count() >= int(os.environ.get("LOCAL_WORLD_SIZE", 1))
-    cuda = cuda and torch.cuda.is_available()
+    cuda = (torch.cuda.is_available()
+            and torch.cuda.device_count() >= int(os.environ.get("LOCAL_WORLD_SIZE", 1)))
     device = f"cuda:{local_rank}" if cuda else "cpu"
     if cuda:
         torch.cuda.set_device(local_rank)
@@ -559,9 +563,8 @@ def main(argv=None):
     try:
         cfg = DPConfig(batch_size=args.batch_size, steps=args.steps, mode=args.mode)
         split = digits(rng=np.random.default_rng(0))
-        allreduce = dist.all_reduce if cfg.mode == "nnbook" else None
         params, losses = _train(cfg, split.X_train, split.y_train, dist.get_rank(),
-                                dist.get_world_size(), allreduce, device)
+                                dist.get_world_size(), dist.all_reduce, device)
         if dist.get_rank() == 0:
             checksum = sum(float(np.abs(p).sum()) for p in params)
             print(f"world size {dist.get_world_size()} on {device.split(':')[0]}: loss "

@@ -1,6 +1,7 @@
 """Data-parallel SGD: shard gradients averaged = the batch gradient; two real gloo processes = one."""
 
 import re
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -224,3 +225,301 @@ def test_entry_point_uses_gloo_on_the_cpu_when_gpus_are_fewer_than_processes(mon
     dp.main(["--steps", "2", "--mode", "nnbook"])
     assert re.match(r"^world size 1 on cpu: loss \d\.\d{6} -> \d\.\d{6}, sum \|w\| = ",
                     capsys.readouterr().out)
+
+
+# ---- the training loop of every rank, in this process ------------------------------------------
+
+class ThreadAllReduce:
+    """An all-reduce between threads of this process: what ``torch.distributed.all_reduce``
+    does between processes (sum in place, every rank gets the same sum). Counts its calls."""
+
+    def __init__(self, k):
+        import threading
+
+        self.barrier = threading.Barrier(k, timeout=20)   # a rank that stops never hangs the rest
+        self.slots = [None] * k
+        self.calls = [0] * k
+
+    def for_rank(self, r):
+        def allreduce(t):
+            self.calls[r] += 1
+            self.slots[r] = t.clone()
+            self.barrier.wait()
+            total = self.slots[0].clone()
+            for s in self.slots[1:]:                     # the same order on every rank
+                total += s
+            self.barrier.wait()
+            t.copy_(total)
+        return allreduce
+
+
+def _ranks_in_threads(cfg, X, y, k):
+    from concurrent.futures import ThreadPoolExecutor
+
+    reduce = ThreadAllReduce(k)
+    with ThreadPoolExecutor(k) as pool:
+        runs = list(pool.map(lambda r: dp._train(cfg, X, y, r, k, reduce.for_rank(r)), range(k)))
+    return runs, reduce.calls
+
+
+@pytest.mark.parametrize("k", [2, 4])
+def test_ranks_that_all_reduce_their_gradients_equal_one_process(k):
+    """Every rank on its own shard, gradients summed and divided by k: one process's steps."""
+    X, y = _data()
+    cfg = dp.DPConfig(sizes=(8, 16, 3), batch_size=32, steps=7, mode="nnbook")
+    runs, calls = _ranks_in_threads(cfg, X, y, k)
+    single = dp.train_single(cfg, X, y)
+    n_params = len(single["params"])
+    assert calls == [cfg.steps * n_params + 1] * k         # every gradient, every step; the loss
+    for params, losses in runs:
+        for a, b in zip(params, runs[0][0], strict=True):
+            np.testing.assert_array_equal(a, b)              # identical replicas
+        for a, b in zip(params, single["params"], strict=True):
+            np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(losses, single["losses"], rtol=1e-12)   # the global loss
+
+
+def test_the_loss_curve_is_the_mean_of_the_ranks_shard_losses():
+    X, y = _data()
+    cfg = dp.DPConfig(sizes=(8, 16, 3), batch_size=32, steps=5, mode="nnbook")
+    runs, _ = _ranks_in_threads(cfg, X, y, 2)
+    alone = [dp.train_alone(cfg, X, y, rank=r, world_size=2)["losses"] for r in (0, 1)]
+    np.testing.assert_allclose(runs[0][1][0], (alone[0][0] + alone[1][0]) / 2, rtol=1e-12)
+    assert not np.isclose(alone[0][0], alone[1][0])       # the shards' losses do differ
+
+
+def test_without_an_all_reduce_ddp_mode_trains_one_shard_in_this_process():
+    """``train_alone`` runs the nnbook loop whatever the configuration's mode."""
+    X, y = _data()
+    cfg = dp.DPConfig(sizes=(8, 16, 3), batch_size=32, steps=6)
+    got = dp.train_alone(cfg, X, y, rank=1, world_size=2)
+    want = dp.train_alone(dp.DPConfig(sizes=(8, 16, 3), batch_size=32, steps=6, mode="nnbook"),
+                          X, y, rank=1, world_size=2)
+    assert set(got) == {"params", "losses"} and got["losses"].shape == (6,)
+    np.testing.assert_array_equal(got["losses"], want["losses"])
+
+
+@pytest.mark.parametrize("rank, world_size, error, message", [
+    (0, 0, ValueError, r"^world_size must be a positive int, got 0$"),
+    (-1, 2, ValueError, r"^rank must be a non-negative int, got -1$"),
+    (0, 2.0, TypeError, r"^world_size must be a positive int, got 2\.0 of type float$"),
+    (0.0, 2, TypeError, r"^rank must be a non-negative int, got 0\.0 of type float$"),
+])
+def test_train_alone_refuses_bad_numbers(rank, world_size, error, message):
+    X, y = _data()
+    with pytest.raises(error, match=message):
+        dp.train_alone(dp.DPConfig(batch_size=32), X, y, rank, world_size)
+
+
+def test_train_alone_accepts_one_rank_of_one():
+    X, y = _data()
+    cfg = dp.DPConfig(sizes=(8, 16, 3), batch_size=32, steps=3, mode="nnbook")
+    got = dp.train_alone(cfg, X, y, rank=0, world_size=1)
+    for a, b in zip(got["params"], dp.train_single(cfg, X, y)["params"], strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_train_single_takes_the_whole_set_as_one_batch_but_no_more():
+    X, y = _data(n=32)
+    cfg = dp.DPConfig(sizes=(8, 4, 3), batch_size=32, steps=2)
+    assert dp.train_single(cfg, X, y)["losses"].shape == (2,)
+    with pytest.raises(ValueError, match=r"^batch_size must be at most N=32, got 33$"):
+        dp.train_single(replace(cfg, batch_size=33), X, y)
+
+
+@pytest.mark.parametrize("mode", ["ddp", "nnbook"])
+def test_float32_runs_in_float32(mode):
+    X, y = _data()
+    cfg = dp.DPConfig(sizes=(8, 16, 3), batch_size=32, steps=3, dtype="float32", mode=mode)
+    run = dp.train_single(cfg, X, y)
+    assert run["losses"].dtype == np.float32
+    assert all(p.dtype == np.float32 for p in run["params"])
+    ref = dp.train_single(replace(cfg, dtype="float64"), X, y)
+    np.testing.assert_allclose(run["losses"], ref["losses"], rtol=1e-5)
+
+
+def test_batches_are_fresh_permutations_epoch_after_epoch():
+    cfg = dp.DPConfig(batch_size=4, steps=9)
+    batches = dp._batches(cfg, 13)                    # 3 batches an epoch, one row left over
+    assert [len(b) for b in batches] == [4] * 9
+    epochs = [np.concatenate(batches[i:i + 3]) for i in (0, 3, 6)]
+    for e in epochs:
+        assert len(set(e.tolist())) == 12             # no row twice within an epoch
+    rng = np.random.default_rng(cfg.seed + 1)
+    for e in epochs:
+        np.testing.assert_array_equal(e, rng.permutation(13)[:12])
+
+
+def test_nnbook_and_torch_models_are_relu_mlps_with_equal_weights():
+    cfg = dp.DPConfig(sizes=(8, 16, 3))
+    net = dp._torch_model(cfg)
+    assert [type(m).__name__ for m in net] == ["Linear", "ReLU", "Linear"]
+    x = torch.from_numpy(np.random.default_rng(1).normal(size=(5, 8)))
+    model = dp._nnbook_model(cfg)
+    np.testing.assert_allclose(model.forward(x).numpy(), net(x).detach().numpy(), rtol=1e-12)
+    for a, b in zip(dp._params_numpy(model), dp._params_numpy(net), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_ring_allreduce_adds_in_float64_and_counts_in_integers():
+    vecs = [np.full(4, 1e8, dtype=np.float32), np.full(4, 1.0, dtype=np.float32)]
+    sums, sent = dp.ring_allreduce(vecs)
+    assert all(s.dtype == np.float64 for s in sums)
+    np.testing.assert_array_equal(sums[0], np.full(4, 100000001.0))   # float32 would lose the 1
+    assert sent.dtype == np.int64 and sent.tolist() == [4, 4]
+
+
+# ---- one worker process's body, run here as a group of one ------------------------------------
+
+def test_worker_trains_saves_and_logs_as_rank_0_of_1(tmp_path, monkeypatch):
+    """The spawned body, in this process: a gloo group of one, its files, its log."""
+    import datetime
+    import os
+
+    import torch.distributed as dist
+
+    X, y = _data()
+    cfgs = [dp.DPConfig(sizes=(8, 16, 3), batch_size=32, steps=4, mode=m, timeout=t)
+            for m, t in (("ddp", 7.0), ("nnbook", 11.0))]
+    for var in ("MASTER_ADDR", "MASTER_PORT", "RANK", "WORLD_SIZE"):
+        monkeypatch.delenv(var, raising=False)
+    groups, reduces = [], []
+    real_init, real_reduce = dist.init_process_group, dist.all_reduce
+    monkeypatch.setattr(dist, "init_process_group",
+                        lambda *a, **kw: (groups.append((a, kw)), real_init(*a, **kw))[1])
+    monkeypatch.setattr(dist, "all_reduce",
+                        lambda t, *a, **kw: (reduces.append(t.shape), real_reduce(t, *a, **kw))[1])
+    threads = torch.get_num_threads()
+    saved = os.dup(1), os.dup(2)
+    port = dp.free_port()
+    try:
+        dp.worker(0, 1, port, cfgs, X, y, str(tmp_path))
+        os.write(1, b"to stdout\n")                   # still redirected to the log
+        os.write(2, b"to stderr\n")
+        one_thread = torch.get_num_threads()
+    finally:
+        os.dup2(saved[0], 1)
+        os.dup2(saved[1], 2)
+        torch.set_num_threads(threads)
+    assert one_thread == 1
+    assert (os.environ["MASTER_ADDR"], os.environ["MASTER_PORT"]) == ("127.0.0.1", str(port))
+    assert groups == [(("gloo",), {"rank": 0, "world_size": 1,
+                                   "timeout": datetime.timedelta(seconds=11)})]
+    assert not dist.is_initialized()                  # the group is left at the end
+    n_params = 4
+    assert reduces == [(4,)] + [p for _ in range(4) for p in
+                                [(16, 8), (16,), (3, 16), (3,)]] + [(4,)]
+    assert (tmp_path / "rank0.log").read_text() == "to stdout\nto stderr\n"
+    assert (tmp_path / "rank0.done").exists()
+    for i, cfg in enumerate(cfgs):
+        single = dp.train_single(cfg, X, y)
+        with np.load(tmp_path / f"rank0_{i}.npz") as z:
+            assert sorted(z.files) == ["losses", "p0", "p1", "p2", "p3", "train_seconds"]
+            for j in range(n_params):
+                np.testing.assert_array_equal(z[f"p{j}"], single["params"][j])
+            np.testing.assert_array_equal(z["losses"], single["losses"])
+            assert 0 < float(z["train_seconds"]) < 30
+
+
+# ---- the torchrun entry point, run here as a group of one ---------------------------------------
+
+def _group_of_one(monkeypatch, **env):
+    for var, value in {"RANK": "0", "WORLD_SIZE": "1", "LOCAL_RANK": "0", "LOCAL_WORLD_SIZE": "1",
+                       "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(dp.free_port()),
+                       **env}.items():
+        monkeypatch.setenv(var, value)
+
+
+def _main_line(cfg, device="cpu"):
+    split = nb.data.digits(rng=np.random.default_rng(0))
+    ref = dp.train_single(cfg, split.X_train, split.y_train)
+    checksum = sum(float(np.abs(p).sum()) for p in ref["params"])
+    return (f"world size 1 on {device}: loss {ref['losses'][0]:.6f} -> "
+            f"{ref['losses'][-1]:.6f}, sum |w| = {checksum:.12f}\n")
+
+
+def test_entry_point_defaults_are_40_ddp_steps_of_batches_of_64(monkeypatch, capsys):
+    import torch.distributed as dist
+
+    _group_of_one(monkeypatch)
+    groups = []
+    real_init = dist.init_process_group
+    monkeypatch.setattr(dist, "init_process_group",
+                        lambda *a, **kw: (groups.append((a, kw)), real_init(*a, **kw))[1])
+    dp.main([])
+    assert capsys.readouterr().out == _main_line(dp.DPConfig(steps=40, batch_size=64))
+    import datetime
+    assert groups == [(("gloo",), {"timeout": datetime.timedelta(seconds=60)})]
+    assert not dist.is_initialized()
+
+
+def test_entry_point_reads_its_options_and_all_reduces_in_nnbook_mode(monkeypatch, capsys):
+    import torch.distributed as dist
+
+    _group_of_one(monkeypatch)
+    calls = []
+    real_reduce = dist.all_reduce
+    monkeypatch.setattr(dist, "all_reduce",
+                        lambda t, *a, **kw: (calls.append(None), real_reduce(t, *a, **kw))[1])
+    dp.main(["--steps", "3", "--batch-size", "32", "--mode", "nnbook"])
+    assert capsys.readouterr().out == _main_line(dp.DPConfig(steps=3, batch_size=32,
+                                                             mode="nnbook"))
+    assert len(calls) == 3 * 4 + 1                   # four parameters a step, then the loss
+
+
+def test_entry_point_refuses_an_unknown_mode_and_describes_itself(capsys):
+    with pytest.raises(SystemExit) as exc:
+        dp.main(["--mode", "fsdp"])
+    assert exc.value.code == 2
+    assert "argument --mode: invalid choice: 'fsdp' (choose from" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exc:
+        dp.main(["--help"])
+    assert exc.value.code == 0
+    out = capsys.readouterr().out
+    assert "\n\nData-parallel SGD on the digits (use torchrun).\n\n" in out
+
+
+def test_entry_point_takes_the_gpu_of_its_local_rank_under_nccl(monkeypatch):
+    """With a GPU for every local process: NCCL, and process LOCAL_RANK takes GPU LOCAL_RANK."""
+    import datetime
+
+    import torch.distributed as dist
+
+    class Stop(Exception):
+        pass
+
+    _group_of_one(monkeypatch, LOCAL_RANK="1", LOCAL_WORLD_SIZE="2")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    seen = []
+    monkeypatch.setattr(torch.cuda, "set_device", lambda d: seen.append(("set_device", d)))
+
+    def init(*a, **kw):
+        seen.append((a, kw))
+        raise Stop                                    # no NCCL here: stop before any training
+    monkeypatch.setattr(dist, "init_process_group", init)
+    with pytest.raises(Stop):
+        dp.main([])
+    assert seen == [("set_device", 1), (("nccl",), {"timeout": datetime.timedelta(seconds=60)})]
+
+
+@pytest.mark.parametrize("gpus, available", [(2, False), (1, True), (0, True)])
+def test_entry_point_stays_on_the_cpu_without_a_gpu_per_process(monkeypatch, gpus, available):
+    import torch.distributed as dist
+
+    class Stop(Exception):
+        pass
+
+    _group_of_one(monkeypatch, LOCAL_WORLD_SIZE="2")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: available)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: gpus)
+    monkeypatch.setattr(torch.cuda, "set_device", lambda d: pytest.fail("no GPU to take"))
+    seen = []
+
+    def init(*a, **kw):
+        seen.append(a)
+        raise Stop
+    monkeypatch.setattr(dist, "init_process_group", init)
+    with pytest.raises(Stop):
+        dp.main([])
+    assert seen == [("gloo",)]
