@@ -40,33 +40,43 @@ def update_no_lr(w, phi, y, lr=1.0):             # step size forgotten
     return w + y * phi if y * (w @ phi) <= 0 else w
 
 
+def update_margin(w, phi, y, lr=1.0):            # a margin rule: updates unless y w.phi > 1
+    return w + lr * y * phi if y * (w @ phi) <= 1 else w
+
+
 UPDATE_WRONG = {
     update_always: (
-        "✗ ex-perceptron-update, case 2 of 6 (a correct sample: y = +1 and w.phi = 2.5 > 0, "
+        "✗ ex-perceptron-update, case 2 of 7 (a correct sample: y = +1 and w.phi = 2.5 > 0, "
         "nothing should change): the result has wrong values.\n"
         "  First wrong entry at index (0,): expected 0.5, received 1.5. (3 of 3 entries differ.)\n"
         "  Hint: a correctly classified sample leaves w as it is: the rule is mistake-driven."),
     update_strict: (
-        "✗ ex-perceptron-update, case 5 of 6 (the start w = 0, where every score is exactly 0): "
+        "✗ ex-perceptron-update, case 5 of 7 (the start w = 0, where every score is exactly 0): "
         "the result has wrong values.\n"
         "  First wrong entry at index (0,): expected 1, received 0. (3 of 3 entries differ.)\n"
         "  Hint: a score of exactly 0 is a mistake (y w.phi <= 0), or the rule could never "
         "leave w = 0."),
     update_minus: (
-        "✗ ex-perceptron-update, case 1 of 6 (a mistake: y = +1 but the score w.phi = -1.5 is "
+        "✗ ex-perceptron-update, case 1 of 7 (a mistake: y = +1 but the score w.phi = -1.5 is "
         "negative): the result has wrong values.\n"
         "  First wrong entry at index (0,): expected 1.5, received -0.5. (3 of 3 entries differ.)"),
     update_no_lr: (
-        "✗ ex-perceptron-update, case 6 of 6 (a step size lr = 0.5): the result has wrong values.\n"
+        "✗ ex-perceptron-update, case 6 of 7 (a step size lr = 0.5): the result has wrong values.\n"
         "  First wrong entry at index (0,): expected 0.5, received 1. (3 of 3 entries differ.)\n"
         "  Hint: the step is lr * y * phi."),
+    update_margin: (
+        "✗ ex-perceptron-update, case 7 of 7 (a correct sample with a small margin: y = +1 and "
+        "w.phi = 0.5 > 0): the result has wrong values.\n"
+        "  First wrong entry at index (0,): expected 0.5, received 1.5. (3 of 3 entries differ.)\n"
+        "  Hint: any score of the right sign is correct, however small: the rule asks for "
+        "y w.phi > 0, not for a margin such as y w.phi > 1."),
 }
 
 
 def test_update_passes_on_the_reference(capsys):
     result = check_perceptron_update(update_reference)
-    assert result and result.cases_passed == result.cases_total == 6
-    assert capsys.readouterr().out == "✓ ex-perceptron-update: all 6 cases pass.\n"
+    assert result and result.cases_passed == result.cases_total == 7
+    assert capsys.readouterr().out == "✓ ex-perceptron-update: all 7 cases pass.\n"
 
 
 def test_update_placeholder():
@@ -285,22 +295,26 @@ def _vector(values, where="the result"):
 
 
 UPDATE_RAISED = {
-    1: _raised("ex-perceptron-update", 1, 6,
+    1: _raised("ex-perceptron-update", 1, 7,
                "a mistake: y = +1 but the score w.phi = -1.5 is negative"),
-    2: _raised("ex-perceptron-update", 2, 6,
+    2: _raised("ex-perceptron-update", 2, 7,
                "a correct sample: y = +1 and w.phi = 2.5 > 0, nothing should change",
                "a correctly classified sample leaves w as it is: the rule is mistake-driven."),
-    3: _raised("ex-perceptron-update", 3, 6,
+    3: _raised("ex-perceptron-update", 3, 7,
                "a mistake of the other class: y = -1 but w.phi = 2.5 > 0",
                "the update adds y phi: for y = -1 it subtracts phi."),
-    4: _raised("ex-perceptron-update", 4, 6,
+    4: _raised("ex-perceptron-update", 4, 7,
                "a correct sample of class -1: y = -1 and w.phi = -1.5 < 0"),
-    5: _raised("ex-perceptron-update", 5, 6,
+    5: _raised("ex-perceptron-update", 5, 7,
                "the start w = 0, where every score is exactly 0",
                "a score of exactly 0 is a mistake (y w.phi <= 0), or the rule could never "
                "leave w = 0."),
-    6: _raised("ex-perceptron-update", 6, 6, "a step size lr = 0.5",
+    6: _raised("ex-perceptron-update", 6, 7, "a step size lr = 0.5",
                "the step is lr * y * phi."),
+    7: _raised("ex-perceptron-update", 7, 7,
+               "a correct sample with a small margin: y = +1 and w.phi = 0.5 > 0",
+               "any score of the right sign is correct, however small: the rule asks for "
+               "y w.phi > 0, not for a margin such as y w.phi > 1."),
 }
 # phi = (1, 2, -1) in every case; by hand:
 UPDATE_EXPECTED = {
@@ -310,6 +324,7 @@ UPDATE_EXPECTED = {
     4: [0.5, -1.0, 0.0],      # w = (0.5, -1, 0), y w.phi = 1.5: unchanged
     5: [1.0, 2.0, -1.0],      # w = 0, a score of 0: w + phi
     6: [0.5, 0.0, 0.5],       # w = (0, -1, 1), w.phi = -3, lr = 0.5: w + phi / 2
+    7: [0.5, 0.0, 0.0],       # w = (0.5, 0, 0), w.phi = 0.5 > 0: unchanged
 }
 
 
@@ -432,7 +447,8 @@ def test_the_hand_computed_values_agree_with_the_formulas():
     phi = np.array([1.0, 2.0, -1.0])
     for k, (w, y, lr) in {1: ([0.5, -1, 0], 1, 1), 2: ([0.5, 1, 0], 1, 1),
                           3: ([0.5, 1, 0], -1, 1), 4: ([0.5, -1, 0], -1, 1),
-                          5: ([0, 0, 0], 1, 1), 6: ([0, -1, 1], 1, 0.5)}.items():
+                          5: ([0, 0, 0], 1, 1), 6: ([0, -1, 1], 1, 0.5),
+                          7: ([0.5, 0, 0], 1, 1)}.items():
         w = np.array(w, dtype=float)
         want = w + lr * y * phi if y * (w @ phi) <= 0 else w
         np.testing.assert_array_equal(UPDATE_EXPECTED[k], want)
@@ -506,10 +522,12 @@ def test_the_cases_are_the_ones_their_descriptions_describe(capsys):
     phi = [1.0, 2.0, -1.0]
     update = [([[0.5, -1.0, 0.0], phi, 1.0], {}), ([[0.5, 1.0, 0.0], phi, 1.0], {}),
               ([[0.5, 1.0, 0.0], phi, -1.0], {}), ([[0.5, -1.0, 0.0], phi, -1.0], {}),
-              ([[0.0, 0.0, 0.0], phi, 1.0], {}), ([[0.0, -1.0, 1.0], phi, 1.0], {"lr": 0.5})]
+              ([[0.0, 0.0, 0.0], phi, 1.0], {}), ([[0.0, -1.0, 1.0], phi, 1.0], {"lr": 0.5}),
+              ([[0.5, 0.0, 0.0], phi, 1.0], {})]
     assert _as_lists(_inputs(check_perceptron_update, _module._update_reference)) == update
-    # The scores the descriptions quote: w.phi = -1.5, 2.5, 2.5, -1.5, 0.
-    assert [float(np.dot(w, p)) for (w, p, _), _ in update[:5]] == [-1.5, 2.5, 2.5, -1.5, 0.0]
+    # The scores the descriptions quote: w.phi = -1.5, 2.5, 2.5, -1.5, 0 and (case 7) 0.5.
+    assert ([float(np.dot(w, p)) for (w, p, _), _ in update[:5] + update[6:]]
+            == [-1.5, 2.5, 2.5, -1.5, 0.0, 0.5])
     xor = [[1.0, 0.0, 0.0], [1.0, 0.0, 1.0], [1.0, 1.0, 0.0], [1.0, 1.0, 1.0]]
     seq = [[1.0, 1.0, 1.0], [1.0, 2.0, 1.0], [1.0, -1.0, -2.0]]
     rng = np.random.default_rng(7)

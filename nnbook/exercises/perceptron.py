@@ -10,7 +10,7 @@ Examples
 >>> def perceptron_update(w, phi, y, lr=1.0):
 ...     return w + lr * y * phi if y * (w @ phi) <= 0 else w
 >>> _ = check_perceptron_update(perceptron_update)
-✓ ex-perceptron-update: all 6 cases pass.
+✓ ex-perceptron-update: all 7 cases pass.
 """
 
 from __future__ import annotations
@@ -50,6 +50,10 @@ def _update_cases():
         Case("a step size lr = 0.5",
              (np.array([0.0, -1.0, 1.0]), phi, 1.0), {"lr": 0.5},
              hint="the step is lr * y * phi."),
+        Case("a correct sample with a small margin: y = +1 and w.phi = 0.5 > 0",
+             (np.array([0.5, 0.0, 0.0]), phi, 1.0),
+             hint="any score of the right sign is correct, however small: the rule asks "
+                  "for y w.phi > 0, not for a margin such as y w.phi > 1."),
     ]
 
 
