@@ -148,7 +148,7 @@ def _mlp_cases():
               np.array([[1.0, 2.0], [-1.0, 1.0]]), np.zeros(2))),
         _mlp_case(1, 5, 4, 6, 3, "a batch of 5, 4 inputs, 6 hidden units, 3 classes"),
         _mlp_case(2, 8, 3, 3, 4, "a batch of 8, 3 inputs, 3 hidden units, 4 classes"),
-        _mlp_case(3, 4, 5, 7, 2, "large weights: logits in the hundreds", scale=30.0,
+        _mlp_case(3, 4, 5, 7, 2, "large weights: logits from about 600 to 22 000", scale=30.0,
                   hint="exp of a large logit overflows: subtract each row's largest logit "
                        "before the exponential (softmax does not change)."),
     ]
