@@ -1063,3 +1063,30 @@ def test_softplus_explains_a_called_function(forward, backward, received, capsys
         "✗ ex-backprop-softplus: pass your function itself (without calling it), received "
         f"{received}.")
     capsys.readouterr()
+
+
+@pytest.mark.parametrize("relative, passes", [
+    (0.5e-6, True),       # within rtol |g| + atol = 1e-6 |g| + 1e-9
+    (2e-6, False),        # beyond it
+])
+def test_the_gradients_tolerance_is_rtol_1e6(relative, passes, capsys):
+    def answer(dout, x, W):
+        return dout @ W * (1 + relative), dout.T @ x, dout.sum(axis=0)
+
+    assert bool(check_linear_backward(answer)) is passes
+    capsys.readouterr()
+
+
+@pytest.mark.parametrize("shift, passes", [
+    (0.5e-9, True),       # within atol = 1e-9 where the gradient is 0
+    (5e-9, False),        # beyond it
+])
+def test_the_gradients_tolerance_is_atol_1e9_at_zero(shift, passes, capsys):
+    # Case 5's second sample has dout = 0, so its row of dx is exactly 0.
+    def answer(dout, x, W):
+        dx = dout @ W
+        dx[np.all(dout == 0, axis=1)] += shift
+        return dx, dout.T @ x, dout.sum(axis=0)
+
+    assert bool(check_linear_backward(answer)) is passes
+    capsys.readouterr()
