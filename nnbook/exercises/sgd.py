@@ -102,11 +102,12 @@ def _momentum_compare(got, c: _MomentumCase):
         return
     mu, lr, g, v0 = c.momentum, c.lr, c.grad, c.velocity
     paper_v = mu * v0 - lr * g
+    v_wrong = not _close(v, v_e)      # a wrong form can give the right v (v = 0, mu = 0)
     known = [
-        (_close(v, paper_v),
+        (v_wrong and _close(v, paper_v),
          "The velocity is the papers' v = mu v - lr g. This exercise asks for PyTorch's "
          "form v = mu v + g, theta = theta - lr v (the velocity is then -1/lr times the papers')."),
-        (_close(v, mu * v0 + (1 - mu) * g),
+        (v_wrong and _close(v, mu * v0 + (1 - mu) * g),
          "The velocity is mu v + (1 - mu) g, an exponential average (PyTorch's dampening, or "
          "Adam's first moment). SGD's momentum adds the whole gradient: v = mu v + g."),
         (_close(v, v_e) and _close(theta, c.theta - lr * v0),
@@ -115,7 +116,7 @@ def _momentum_compare(got, c: _MomentumCase):
          "theta moved uphill: subtract lr times the velocity."),
         (_close(v, v_e) and _close(theta, c.theta - lr * (g + mu * v_e)),
          "That is Nesterov's step (g + mu v); the heavy ball steps with v itself."),
-        (_close(v, mu * v0 - g) or _close(v, -mu * v0 + g),
+        (v_wrong and (_close(v, mu * v0 - g) or _close(v, -mu * v0 + g)),
          "A sign in the velocity is flipped: v = mu v + g."),
     ]
     hint = next((msg for cond, msg in known if cond), "")
@@ -189,10 +190,10 @@ def _adam_compare(got, c: _AdamCase):
         return
     b1, b2, g = c.beta1, c.beta2, c.grad
     moments_ok = _close(m, m_e) and _close(v, v_e)
-    known = [
-        (_close(m, b1 * c.m + g),
+    known = [      # a wrong form can give the right moments (g = 0)
+        (not _close(m, m_e) and _close(m, b1 * c.m + g),
          "m is beta1 m + g: Adam's first moment is an average, m = beta1 m + (1 - beta1) g."),
-        (_close(v, b2 * c.v + (1 - b2) * np.abs(g)),
+        (not _close(v, v_e) and _close(v, b2 * c.v + (1 - b2) * np.abs(g)),
          "v averages |g|: Adam's second moment averages the squared gradient g**2."),
         (moments_ok and _close(theta, c.step(correct=False)[0]),
          "The bias correction is missing: divide m by 1 - beta1**t and v by 1 - beta2**t."),
