@@ -247,6 +247,11 @@ def _orth_reference(shape, rng, gain=1.0):
 def _orth_compare(got, expected: _Orth):
     W = _as_numpy(got, "the result")
     rows, cols = expected.shape
+    if W.shape != expected.shape and rows > cols and W.shape == (rows, rows):
+        raise AssertionError(
+            f"the result has shape {W.shape}, expected {expected.shape}.\n  A tall matrix "
+            "keeps its shape: np.linalg.qr's default mode 'reduced' gives Q of shape "
+            "(rows, cols); mode='complete' gives a square Q.")
     if W.shape != expected.shape:
         raise AssertionError(
             f"the result has shape {W.shape}, expected {expected.shape}."
