@@ -70,6 +70,14 @@ def _classify_cases():
         Case("eigenvalues -3 and -1e-12 (zero up to rounding)",
              (z2, np.diag([-3.0, -1e-12])),
              hint="compare |lambda| with tol times max(1, the largest |lambda|), not with 0."),
+        Case("eigenvalues 1 and 0.05 with tol = 0.1: 0.05 counts as zero",
+             (z2, np.diag([1.0, 0.05])), {"tol": 0.1},
+             hint="use the tol argument: an eigenvalue counts as zero when |lambda| <= tol * "
+                  "max(1, the largest |lambda|), here 0.1."),
+        Case("a gradient of norm 1e-7, below 1e-6: still a critical point",
+             (np.array([1e-7, 0.0]), np.diag([1.0, 3.0])),
+             hint="the gradient counts as zero up to a norm of 1e-6 (compare "
+                  "numpy.linalg.norm(gradient) with 1e-6)."),
         Case("a point where the gradient is (0.5, 0), not zero",
              (np.array([0.5, 0.0]), np.diag([1.0, 3.0])),
              hint="the Hessian test applies at critical points only: raise a ValueError when "
@@ -128,7 +136,8 @@ def _hvp_cases():
                   "one-sided difference has an error of order eps, visible on a non-quadratic."),
         Case("the double well at (0.2, 1), v = (2, 1)",
              (_Gradient("well"), np.array([0.2, 1.0]), np.array([2.0, 1.0]))),
-        Case("a 5-D quadratic (kappa = 100) at a random point, a random v",
+        Case("a 5-D quadratic (kappa = 100) at theta = (-1, -0.5, 0, 0.5, 1), "
+             "v = (0.5, -1, 2, 0, 1)",
              (_Gradient("bowl5"), np.linspace(-1.0, 1.0, 5), np.array([0.5, -1.0, 2.0, 0.0, 1.0])),
              hint="the result has the shape of theta: one entry per parameter."),
         Case("Rosenbrock's function at (-1, 1), v = 0",
@@ -175,7 +184,8 @@ def _power_cases():
     return [
         Case("a 3 x 3 matrix with eigenvalues 5, 1, 0.5",
              (_MatVec([5.0, 1.0, 0.5], 0), np.ones(3))),
-        Case("a 10 x 10 positive semi-definite matrix, top eigenvalue 3 (then 1, 0.9, ..., 0)",
+        Case("a 10 x 10 positive semi-definite matrix, top eigenvalue 3 "
+             "(then 1, 0.875, 0.75, ..., 0)",
              (_MatVec([3.0, *np.linspace(1.0, 0.0, 9).tolist()], 1), np.ones(10))),
         Case("a matrix whose eigenvalue of largest magnitude is negative: -4 (then 2, 1)",
              (_MatVec([-4.0, 2.0, 1.0], 2), np.array([1.0, 0.0, 0.0])),
