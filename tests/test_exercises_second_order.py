@@ -80,7 +80,7 @@ def quickprop_right(grad, prev_grad, prev_step, lr, mu):
 @pytest.mark.parametrize("fn", [quickprop_right, so.quickprop_step])
 def test_quickprop_passes_right_answers(fn, capsys):
     result, message = _verdict(ex.check_quickprop_step, fn, capsys)
-    assert result and message == "✓ ex-newton-quickprop-step: all 7 cases pass."
+    assert result and message == "✓ ex-newton-quickprop-step: all 8 cases pass."
 
 
 def test_quickprop_placeholder(capsys):
@@ -102,19 +102,19 @@ def _unlimited(grad, prev_grad, prev_step, lr, mu):
 
 @pytest.mark.parametrize("wrong, expected", [
     (_no_gradient_term,
-     r"^✗ ex-newton-quickprop-step, case 1 of 7 \(no previous step .*\): the result has wrong "
+     r"^✗ ex-newton-quickprop-step, case 1 of 8 \(no previous step .*\): the result has wrong "
      r"values\.\n  First wrong entry at index \(0,\): expected -0\.05, received -5e-301\. .*\n  "
      r"The gradient term is missing: add -lr \* grad where the slope still points the way of the "
      r"previous step, and take a plain gradient step where the previous step was 0\.\n  "
      r"Hint: where the previous step is 0 the step is -lr \* grad\.$"),
     (_gradient_term_everywhere,
-     r"case 3 of 7 \(the slope changed sign.*\n  The gradient term -lr \* grad is added "
+     r"case 3 of 8 \(the slope changed sign.*\n  The gradient term -lr \* grad is added "
      r"everywhere: add it only where"),
     (_unlimited,
-     r"case 4 of 7 \(the slope barely shrank.*\n  The step is not limited: where the secant's "
+     r"case 4 of 8 \(the slope barely shrank.*\n  The step is not limited: where the secant's "
      r"jump would exceed mu times the previous step"),
     (lambda g, gp, sp, lr, mu: quickprop_right(-g, gp, sp, lr, mu),
-     r"^✗ ex-newton-quickprop-step, case 1 of 7 .*expected -0\.05, received 0\.05"),
+     r"^✗ ex-newton-quickprop-step, case 1 of 8 .*expected -0\.05, received 0\.05"),
 ])
 def test_quickprop_wrong_answers_explained(wrong, expected, capsys):
     result, message = _verdict(ex.check_quickprop_step, wrong, capsys)
@@ -165,7 +165,8 @@ def _quickprop_inputs():
             (a([-0.9]), a([-1.0]), a([1.0]), 0.1, 1.75),
             (a([0.5, 0.95]), a([1.0, 1.0]), a([-2.0, -2.0]), 0.1, 1.75),
             (G, Gp, S, 0.5, 1.75),
-            (a([1.0, 0.8]), a([1.0, 1.0]), a([1.0, 1.0]), 0.1, 1.75)]
+            (a([1.0, 0.8]), a([1.0, 1.0]), a([1.0, 1.0]), 0.1, 1.75),
+            (a([-1.0, -0.8]), a([-1.0, -1.0]), a([-1.0, -1.0]), 0.1, 1.75)]
 
 
 NEWTON_RAISED = {
@@ -181,28 +182,33 @@ NEWTON_RAISED = {
 }
 QP = "ex-newton-quickprop-step"
 QUICKPROP_RAISED = {
-    1: _raised(QP, 1, 7, "no previous step (all zeros): grad (0.5, -2), lr 0.1, mu 1.75",
+    1: _raised(QP, 1, 8, "no previous step (all zeros): grad (0.5, -2), lr 0.1, mu 1.75",
                "where the previous step is 0 the step is -lr * grad."),
-    2: _raised(QP, 2, 7, "a secant step forward: previous step 1, prev_grad -1, grad -0.5"),
-    3: _raised(QP, 3, 7, "the slope changed sign: previous step 1, prev_grad -1, grad 0.5 "
+    2: _raised(QP, 2, 8, "a secant step forward: previous step 1, prev_grad -1, grad -0.5"),
+    3: _raised(QP, 3, 8, "the slope changed sign: previous step 1, prev_grad -1, grad 0.5 "
                "(step back)"),
-    4: _raised(QP, 4, 7, "the slope barely shrank: previous step 1, prev_grad -1, grad -0.9 "
+    4: _raised(QP, 4, 8, "the slope barely shrank: previous step 1, prev_grad -1, grad -0.9 "
                "(growth limit)",
                "the parabola's minimum lies more than mu times the previous step away."),
-    5: _raised(QP, 5, 7, "negative previous steps, the mirror image: step -2, prev_grad 1, grad "
+    5: _raised(QP, 5, 8, "negative previous steps, the mirror image: step -2, prev_grad 1, grad "
                "0.5 and 0.95"),
-    6: _raised(QP, 6, 7, "a 3 x 4 weight matrix of random gradients and steps, lr 0.5, mu 1.75",
+    6: _raised(QP, 6, 8, "a 3 x 4 weight matrix of random gradients and steps, lr 0.5, mu 1.75",
                "every rule applies elementwise: use numpy.where, no loops needed."),
-    7: _raised(QP, 7, 7, "an uphill step stays uphill: previous step 1, prev_grad 1, grad 1 and "
+    7: _raised(QP, 7, 8, "an uphill step stays uphill: previous step 1, prev_grad 1, grad 1 and "
                "0.8",
                "G = G' gives mu * step'; the secant jump is capped at mu |step'|; no gradient "
                "term is added when grad > 0 after a positive step."),
+    8: _raised(QP, 8, 8, "the mirror image, uphill after a negative step: previous step -1, "
+               "prev_grad -1, grad -1 and -0.8",
+               "the cap bounds the jump's size both ways: clip it between -mu |step'| and "
+               "mu |step'|."),
 }
 # By hand (s = mu / (1 + mu) = 0.636..., lr = 0.1): case 2 jumps 1 (secant -0.5 / -0.5) and
 # adds 0.05; case 3 steps back 0.5 / -1.5 = -1/3; case 4 hits the limit, 1.75 + 0.09; case 5
-# is case 2's mirror, -2 - 0.05, and the limit -3.5 - 0.095; case 7 is mu * 1 both times.
+# is case 2's mirror, -2 - 0.05, and the limit -3.5 - 0.095; case 7 is mu * 1 both times
+# (G = G', and the secant 0.8 / 0.2 = 4 capped), case 8 its mirror, mu * -1 both times.
 QUICKPROP_BY_HAND = {1: [-0.05, 0.2], 2: [1.05], 3: [-1 / 3], 4: [1.84], 5: [-2.05, -3.595],
-                     7: [1.75, 1.75]}
+                     7: [1.75, 1.75], 8: [-1.75, -1.75]}
 
 
 def _entry_messages(raised, expected):
@@ -415,6 +421,26 @@ def test_quickprop_diagnoses_whole(k, wrong, diagnosis, capsys):
     assert not result
     assert result.message == _wrong_message(head, wrong(*args), quickprop_right(*args),
                                             diagnosis, hints)
+
+
+def _capped_above_only(grad, prev_grad, prev_step, lr, mu):
+    """The secant jump capped at +mu |step'| only (np.minimum in place of np.clip)."""
+    s = mu / (1 + mu)
+    pos, neg, zero = prev_step > 0, prev_step < 0, prev_step == 0
+    big = (pos & (grad < s * prev_grad)) | (neg & (grad > s * prev_grad))
+    denom = prev_grad - grad
+    quad = ~big & ~zero & (denom != 0)
+    secant = np.minimum(prev_step * grad / np.where(quad, denom, 1.0), mu * np.abs(prev_step))
+    step = np.where(quad, secant, np.where(zero, 0.0, mu * prev_step))
+    return step + _gradient_term(grad, prev_step, lr)
+
+
+def test_quickprop_cap_works_both_ways(capsys):
+    result = ex.check_quickprop_step(_capped_above_only)
+    capsys.readouterr()
+    head, hints = _head_hints(QUICKPROP_RAISED[8])
+    assert result.message == (f"{head}: the result has wrong values.\n  First wrong entry at "
+                              "index (1,): expected -1.75, received -4." + hints)
 
 
 def test_quickprop_by_hand_diagnosed_answers():

@@ -175,6 +175,11 @@ def _quickprop_cases():
              (np.array([1.0, 0.8]), np.array([1.0, 1.0]), np.array([1.0, 1.0]), 0.1, 1.75),
              hint="G = G' gives mu * step'; the secant jump is capped at mu |step'|; "
                   "no gradient term is added when grad > 0 after a positive step."),
+        Case("the mirror image, uphill after a negative step: previous step -1, prev_grad -1, "
+             "grad -1 and -0.8",
+             (np.array([-1.0, -0.8]), np.array([-1.0, -1.0]), np.array([-1.0, -1.0]), 0.1, 1.75),
+             hint="the cap bounds the jump's size both ways: clip it between -mu |step'| and "
+                  "mu |step'|."),
     ]
 
 
