@@ -466,3 +466,28 @@ def test_backward_diagnoses_whatever_misses_the_answer_by_more_than_its_toleranc
     assert message.endswith("\n  It looks as if " + BACKWARD_HINTS[1] + "\n  Hint: a constant "
                             "dout shifts every output equally: the mean absorbs it, so dx "
                             "must be 0.")
+
+
+def test_forward_in_place_answer_keeps_its_diagnosis(capsys):
+    # x -= mu and x /= (std + eps) in place: the diagnosis is made on x as it was given.
+    def in_place(x, gamma, beta, eps=1e-5):
+        x -= x.mean(axis=0)
+        x /= np.sqrt(x.var(axis=0)) + eps
+        return gamma * x + beta
+
+    result, message = _verdict(ex.check_batchnorm_forward, in_place, capsys)
+    assert not result
+    assert message.endswith("\n  It looks as if " + FORWARD_HINTS[0])
+
+
+def test_backward_in_place_answer_keeps_its_diagnosis(capsys):
+    # dout *= gamma in place, then the variance term forgotten.
+    def in_place(dout, x, gamma, eps=1e-5):
+        _, dgamma, dbeta = bwd_right(dout, x, gamma, eps)
+        s = np.sqrt(x.var(axis=0) + eps)
+        dout *= gamma
+        return (dout - dout.mean(axis=0)) / s, dgamma, dbeta
+
+    result, message = _verdict(ex.check_batchnorm_backward, in_place, capsys)
+    assert not result
+    assert message.endswith("\n  It looks as if " + BACKWARD_HINTS[1])

@@ -19,6 +19,8 @@ Examples
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 
 from ..backend import to_numpy
@@ -87,7 +89,9 @@ def check_batchnorm_forward(batchnorm_forward_fn):
             raise AssertionError(str(err)) from None
 
     def student(x, gamma, beta, eps=1e-5):
+        given = copy.deepcopy((x, gamma, beta))       # the diagnosis needs the inputs as given
         out = batchnorm_forward_fn(x, gamma, beta, eps=eps)
+        x, gamma, beta = given                         # (x -= mu in the answer changed x)
         try:
             got = np.asarray(to_numpy(out), dtype=float)
         except (TypeError, ValueError):
@@ -180,7 +184,9 @@ def check_batchnorm_backward(batchnorm_backward_fn):
             raise AssertionError(str(err)) from None
 
     def student(dout, x, gamma, eps=1e-5):
+        given = copy.deepcopy((dout, x, gamma))       # the diagnosis needs the inputs as given
         out = batchnorm_backward_fn(dout, x, gamma, eps=eps)
+        dout, x, gamma = given
         if isinstance(out, tuple | list) and len(out) == 3:
             try:
                 dx = np.asarray(to_numpy(out[0]), dtype=float)
