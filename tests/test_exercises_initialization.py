@@ -994,3 +994,20 @@ def test_forward_stds_quotes_the_first_layers_factor(capsys):
         "every entry is 1.0006 = sqrt(n/(n-1)) times the expected one, with n = 770 entries "
         "of z: this is the sample std with ddof=1.\n  Use the population std: NumPy's default "
         "ddof=0; in torch, z.std(unbiased=False) or z.std(correction=0).\n  Hint: " + STDS_Z_HINT)
+
+
+@pytest.mark.parametrize("factor, named", [
+    (1.0 + 0.03 * 0.99, True),     # within 6 sqrt(2/n) = 3 % of Xavier's 2/(fan_in + fan_out)
+    (1.0 + 0.03 * 1.01, False),    # beyond it: not named Xavier's
+])
+def test_he_normal_names_a_known_variance_within_six_standard_errors(factor, named, capsys):
+    var = 2.0 / 600 * factor
+
+    def near_xavier(s, fi, fo, r):
+        return _standardised(r.standard_normal(s), np.sqrt(var))
+
+    w = _he_draws((200, 400), 400, 0, lambda r, s: near_xavier(s, 400, 200, r))
+    result, message = _verdict(ex.check_he_normal, near_xavier, capsys)
+    assert not result
+    hint = HE_VARIANCE_WRONG["xavier"][1] if named else ""
+    assert message == HE_CASE1 + _variance_message(w, 0.005, 80000, hint)
