@@ -121,6 +121,7 @@ def env() -> dict:
     for var in THREAD_VARS:
         e.setdefault(var, "1")
     e["PYTHONDONTWRITEBYTECODE"] = "1"   # a mutant the same size as the last one must not reuse its .pyc
+    e.pop("MUTANT_UNDER_TEST", None)    # tests/conftest.py skips the process-starting tests under mutmut
     return e
 
 

@@ -1,5 +1,6 @@
 """Shared fixtures: generators, and the backends every parity test runs on."""
 
+import os
 import re
 
 import numpy as np
@@ -7,6 +8,22 @@ import pytest
 import torch
 
 from nnbook import Backend
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "spawns: starts Python processes that run nnbook (seconds each); mutmut's "
+        "in-process runs skip it, quality/mutation.py's clean re-run runs it")
+
+
+def pytest_collection_modifyitems(config, items):
+    # mutmut sets MUTANT_UNDER_TEST in its runs; it cannot see what a child process runs, and
+    # its per-mutant time limit is calibrated on in-process tests
+    if "MUTANT_UNDER_TEST" in os.environ:
+        skip = pytest.mark.skip(reason="starts processes: left to the clean re-run")
+        for item in items:
+            if "spawns" in item.keywords:
+                item.add_marker(skip)
 
 # float64 everywhere in the tests: gradient checks and parity need it. The backends are
 # built by the fixture, not at import, so that a broken Backend fails the tests that use it

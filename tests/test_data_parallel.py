@@ -118,23 +118,6 @@ def test_single_process_nnbook_and_torch_nn_agree():
     np.testing.assert_allclose(runs[0]["losses"], runs[1]["losses"], rtol=1e-10)
 
 
-def test_two_gloo_processes_equal_one_process_on_the_combined_batch():
-    """The real thing: two processes, gloo on 127.0.0.1, DDP and a hand-written all-reduce."""
-    X, y = _data()
-    cfgs = [dp.DPConfig(sizes=(8, 16, 3), batch_size=32, steps=12, mode=m, timeout=20)
-            for m in ("ddp", "nnbook")]
-    runs = dp.train_distributed(cfgs, X, y, world_size=2, timeout=90)
-    for cfg, run in zip(cfgs, runs, strict=True):
-        rank0, rank1 = run["params"]
-        for a, b in zip(rank0, rank1, strict=True):
-            np.testing.assert_array_equal(a, b)              # bit-identical replicas
-        single = dp.train_single(cfg, X, y)
-        for a, b in zip(rank0, single["params"], strict=True):
-            np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
-        np.testing.assert_allclose(run["losses"], single["losses"], rtol=1e-12)
-        assert 0 < run["train_seconds"] < run["seconds"] < 90
-
-
 def test_without_the_allreduce_the_ranks_diverge_and_differ_from_one_process():
     """Each rank really trains on its own shard: without the all-reduce it drifts away.
 
@@ -163,13 +146,6 @@ def test_train_alone_refuses_bad_ranks(rank, world_size, batch, message):
         dp.train_alone(dp.DPConfig(batch_size=batch), X, y, rank, world_size)
 
 
-def test_a_failing_worker_is_reported_not_hung():
-    X, y = _data()
-    bad = dp.DPConfig(sizes=(5, 4, 3), batch_size=32, steps=2, timeout=10)   # X has 8 columns
-    with pytest.raises(RuntimeError, match=r"^data-parallel run failed"):
-        dp.train_distributed(bad, X, y, world_size=2, timeout=60)
-
-
 @pytest.mark.parametrize("kwargs, message", [
     ({"mode": "fsdp"}, "mode must be 'ddp' or 'nnbook', got 'fsdp'"),
     ({"dtype": "float16"}, "dtype must be 'float64' or 'float32', got 'float16'"),
@@ -193,26 +169,6 @@ def test_free_port_is_bindable():
     port = dp.free_port()
     with socket.socket() as s:
         s.bind(("127.0.0.1", port))
-
-
-def test_torchrun_entry_point_equals_one_process():
-    """`torchrun --standalone --nproc_per_node=2 -m nnbook.data_parallel`: the launcher's way."""
-    import subprocess
-    import sys
-
-    out = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone",
-                          "--nproc_per_node=2", "-m", "nnbook.data_parallel", "--steps", "6",
-                          "--mode", "nnbook"],
-                         capture_output=True, text=True, timeout=120, check=True).stdout
-    split = nb.data.digits(rng=np.random.default_rng(0))
-    ref = dp.train_single(dp.DPConfig(steps=6, mode="nnbook"), split.X_train, split.y_train)
-    checksum = sum(float(np.abs(p).sum()) for p in ref["params"])
-    if torch.cuda.device_count() >= 2:       # NCCL, one GPU per process: other rounding
-        assert "world size 2 on cuda: loss" in out
-        return
-    # gloo on the CPU, also with one GPU (two processes cannot share it under NCCL)
-    assert (f"world size 2 on cpu: loss {ref['losses'][0]:.6f} -> {ref['losses'][-1]:.6f}, "
-            f"sum |w| = {checksum:.12f}") in out
 
 
 def test_entry_point_uses_gloo_on_the_cpu_when_gpus_are_fewer_than_processes(monkeypatch, capsys):
@@ -523,3 +479,52 @@ def test_entry_point_stays_on_the_cpu_without_a_gpu_per_process(monkeypatch, gpu
     with pytest.raises(Stop):
         dp.main([])
     assert seen == [("gloo",)]
+
+
+# ---- real processes (the clean re-run of quality/mutation.py runs these; mutmut cannot) ----------
+
+@pytest.mark.spawns
+def test_two_gloo_processes_equal_one_process_on_the_combined_batch():
+    """The real thing: two processes, gloo on 127.0.0.1, DDP and a hand-written all-reduce."""
+    X, y = _data()
+    cfgs = [dp.DPConfig(sizes=(8, 16, 3), batch_size=32, steps=12, mode=m, timeout=20)
+            for m in ("ddp", "nnbook")]
+    runs = dp.train_distributed(cfgs, X, y, world_size=2, timeout=90)
+    for cfg, run in zip(cfgs, runs, strict=True):
+        rank0, rank1 = run["params"]
+        for a, b in zip(rank0, rank1, strict=True):
+            np.testing.assert_array_equal(a, b)              # bit-identical replicas
+        single = dp.train_single(cfg, X, y)
+        for a, b in zip(rank0, single["params"], strict=True):
+            np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(run["losses"], single["losses"], rtol=1e-12)
+        assert 0 < run["train_seconds"] < run["seconds"] < 90
+
+
+@pytest.mark.spawns
+def test_a_failing_worker_is_reported_not_hung():
+    X, y = _data()
+    bad = dp.DPConfig(sizes=(5, 4, 3), batch_size=32, steps=2, timeout=10)   # X has 8 columns
+    with pytest.raises(RuntimeError, match=r"^data-parallel run failed"):
+        dp.train_distributed(bad, X, y, world_size=2, timeout=60)
+
+
+@pytest.mark.spawns
+def test_torchrun_entry_point_equals_one_process():
+    """`torchrun --standalone --nproc_per_node=2 -m nnbook.data_parallel`: the launcher's way."""
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone",
+                          "--nproc_per_node=2", "-m", "nnbook.data_parallel", "--steps", "6",
+                          "--mode", "nnbook"],
+                         capture_output=True, text=True, timeout=120, check=True).stdout
+    split = nb.data.digits(rng=np.random.default_rng(0))
+    ref = dp.train_single(dp.DPConfig(steps=6, mode="nnbook"), split.X_train, split.y_train)
+    checksum = sum(float(np.abs(p).sum()) for p in ref["params"])
+    if torch.cuda.device_count() >= 2:       # NCCL, one GPU per process: other rounding
+        assert "world size 2 on cuda: loss" in out
+        return
+    # gloo on the CPU, also with one GPU (two processes cannot share it under NCCL)
+    assert (f"world size 2 on cpu: loss {ref['losses'][0]:.6f} -> {ref['losses'][-1]:.6f}, "
+            f"sum |w| = {checksum:.12f}") in out
