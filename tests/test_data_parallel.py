@@ -481,6 +481,247 @@ def test_entry_point_stays_on_the_cpu_without_a_gpu_per_process(monkeypatch, gpu
     assert seen == [("gloo",)]
 
 
+# ---- train_distributed's own work, with threads for processes ------------------------------------
+
+class FakeSpawn:
+    """``torch.multiprocessing.spawn(fn, args, nprocs, join=False)`` with a thread per rank.
+
+    The context it returns behaves like torch's: ``join(timeout)`` is True once every rank is
+    done and raises a rank's exception; its ``processes`` can be joined, asked whether they
+    are alive and terminated (which sets the event ``stop`` that a blocked rank waits on).
+    """
+
+    def __init__(self):
+        self.calls, self.errors, self.terminated = [], [], []
+
+    def __call__(self, fn, args=(), nprocs=1, join=True):
+        import threading
+
+        self.calls.append((fn, args, nprocs, join))
+        self.stop = threading.Event()
+        spawn = self
+
+        def run(rank):
+            try:
+                fn(rank, *args)
+            except Exception as exc:              # handed to join, as torch does
+                spawn.errors.append(exc)
+
+        class Process:
+            def __init__(self, rank):
+                self.rank = rank
+                self.thread = threading.Thread(target=run, args=(rank,), daemon=True)
+                self.thread.start()
+
+            def join(self, timeout=None):
+                self.thread.join(timeout)
+
+            def is_alive(self):
+                return self.thread.is_alive()
+
+            def terminate(self):
+                spawn.terminated.append(self.rank)
+                spawn.stop.set()
+
+        class Context:
+            def __init__(self):
+                self.processes = [Process(r) for r in range(nprocs)]
+
+            def join(self, timeout=None):
+                for p in self.processes:
+                    p.thread.join(timeout)
+                if spawn.errors:
+                    raise spawn.errors[0]
+                return not any(p.is_alive() for p in self.processes)
+
+        return Context()
+
+
+@pytest.fixture
+def fake_spawn(monkeypatch):
+    import torch.multiprocessing as mp
+
+    spawn = FakeSpawn()
+    monkeypatch.setattr(mp, "spawn", spawn)
+    return spawn
+
+
+def _save_rank(outdir, rank, i, params, losses, seconds):
+    import os
+
+    np.savez(os.path.join(outdir, f"rank{rank}_{i}.npz"), losses=losses, train_seconds=seconds,
+             **{f"p{j}": p for j, p in enumerate(params)})
+
+
+def _done(outdir, rank):
+    import os
+
+    open(os.path.join(outdir, f"rank{rank}.done"), "w").close()
+
+
+def _log(outdir, rank, text):
+    import os
+
+    with open(os.path.join(outdir, f"rank{rank}.log"), "w") as f:
+        f.write(text)
+
+
+def test_train_distributed_spawns_its_workers_and_returns_what_one_rank_saved(fake_spawn):
+    """world_size = 1: the real worker body, in a thread; the results are train_single's."""
+    import os
+    from dataclasses import asdict
+
+    X, y = _data()
+    cfgs = [dp.DPConfig(sizes=(8, 16, 3), batch_size=32, steps=3, mode=m) for m in ("ddp", "nnbook")]
+    saved = os.dup(1), os.dup(2)
+    try:
+        runs = dp.train_distributed(cfgs, X, y, world_size=1, timeout=60)
+        one = dp.train_distributed(cfgs[1], X, y, world_size=1, timeout=60)
+    finally:
+        os.dup2(saved[0], 1)
+        os.dup2(saved[1], 2)
+    (fn, args, nprocs, join), _ = fake_spawn.calls
+    assert (fn, nprocs, join) == (dp.worker, 1, False)
+    world_size, port, got_cfgs, got_X, got_y, outdir = args
+    assert (world_size, got_cfgs) == (1, tuple(cfgs)) and isinstance(port, int)
+    np.testing.assert_array_equal(got_X, X)
+    np.testing.assert_array_equal(got_y, y)
+    assert os.path.basename(outdir).startswith("nnbook-ddp-") and not os.path.exists(outdir)
+    assert isinstance(one, dict) and isinstance(runs, list) and len(runs) == 2
+    for cfg, run in zip(cfgs, runs, strict=True):
+        assert set(run) == {"params", "losses", "seconds", "train_seconds", "config"}
+        assert run["config"] == asdict(cfg)
+        single = dp.train_single(cfg, X, y)
+        (params,) = run["params"]
+        for a, b in zip(params, single["params"], strict=True):
+            np.testing.assert_array_equal(a, b)
+        np.testing.assert_array_equal(run["losses"], single["losses"])
+        assert 0 < run["train_seconds"] < run["seconds"] < 60
+    assert runs[0]["seconds"] == runs[1]["seconds"]          # one spawn for both
+    np.testing.assert_array_equal(one["losses"], runs[1]["losses"])
+
+
+def _run_with(fake_worker, cfg=None, world_size=2, timeout=30.0):
+    """train_distributed with ``fake_worker`` as the body of each (thread) process."""
+    import nnbook.data_parallel as module
+
+    X, y = _data()
+    orig = module.worker
+    module.worker = fake_worker
+    try:
+        return dp.train_distributed(cfg or dp.DPConfig(sizes=(8, 4, 3), batch_size=32), X, y,
+                                    world_size=world_size, timeout=timeout)
+    finally:
+        module.worker = orig
+
+
+def test_train_distributed_collects_every_rank_in_order(fake_spawn):
+    """params: each rank's, in rank order; losses: rank 0's; train_seconds: the slowest rank's."""
+    def fake_worker(rank, world_size, port, cfgs, X, y, outdir):
+        for i, _ in enumerate(cfgs):
+            _save_rank(outdir, rank, i, [np.full(2, 10.0 * rank + i), np.full(3, -rank)],
+                       np.array([rank + 0.5 * i]), 1.0 + rank + 0.25 * i)
+        _done(outdir, rank)
+
+    cfg = dp.DPConfig(sizes=(8, 4, 3), batch_size=33)
+    runs = _run_with(fake_worker, [cfg, cfg], world_size=3)
+    assert fake_spawn.calls[0][2] == 3
+    for i, run in enumerate(runs):
+        assert [[p.tolist() for p in ps] for ps in run["params"]] == [
+            [[10.0 * r + i] * 2, [-r] * 3] for r in range(3)]
+        assert run["losses"].tolist() == [0.5 * i]
+        assert run["train_seconds"] == 3.0 + 0.25 * i
+
+
+def test_a_failed_rank_is_reported_with_every_ranks_log_tail(fake_spawn):
+    def fake_worker(rank, world_size, port, cfgs, X, y, outdir):
+        _log(outdir, rank, "x" * 2500 + "end of rank 0" if rank == 0 else "rank 1 starts")
+        if rank == 1:
+            raise ValueError("shapes do not match")
+        _save_rank(outdir, rank, 0, [np.zeros(1)], np.zeros(1), 1.0)
+
+    with pytest.raises(RuntimeError) as exc:
+        _run_with(fake_worker)
+    tail0 = ("x" * 2500 + "end of rank 0")[-2000:]
+    assert str(exc.value) == ("data-parallel run failed: shapes do not match"
+                              f"\n--- rank 0 ---\n{tail0}\n--- rank 1 ---\nrank 1 starts")
+    assert exc.value.__cause__ is None and exc.value.__suppress_context__
+
+
+def test_a_rank_without_a_log_is_reported_without_one(fake_spawn):
+    def fake_worker(rank, world_size, port, cfgs, X, y, outdir):
+        if rank == 0:
+            _log(outdir, rank, "rank 0 log")
+            raise OSError("no route")
+
+    with pytest.raises(RuntimeError) as exc:
+        _run_with(fake_worker)
+    assert str(exc.value) == "data-parallel run failed: no route\n--- rank 0 ---\nrank 0 log"
+
+
+def test_ranks_that_do_not_finish_in_time_are_terminated_and_reported(fake_spawn):
+    def fake_worker(rank, world_size, port, cfgs, X, y, outdir):
+        _log(outdir, rank, f"rank {rank} waits")
+        if rank == 1:
+            fake_spawn.stop.wait(30)              # until terminated
+
+    import time
+    start = time.perf_counter()
+    with pytest.raises(RuntimeError) as exc:
+        _run_with(fake_worker, timeout=0.5)
+    assert 0.5 < time.perf_counter() - start < 10
+    assert str(exc.value) == ("data-parallel run failed: the 2 processes did not finish in 0.5 s"
+                              "\n--- rank 0 ---\nrank 0 waits\n--- rank 1 ---\nrank 1 waits")
+    assert fake_spawn.terminated == [1]
+
+
+def test_a_rank_that_dies_after_every_rank_is_done_costs_nothing(fake_spawn):
+    """gloo's teardown has aborted a process at exit: after the done markers, results stand."""
+    def fake_worker(rank, world_size, port, cfgs, X, y, outdir):
+        _save_rank(outdir, rank, 0, [np.full(2, float(rank))], np.array([7.0]), 2.0)
+        _done(outdir, rank)
+        if rank == 1:
+            raise RuntimeError("terminate called without an active exception")
+
+    run = _run_with(fake_worker)
+    assert [p[0].tolist() for p in run["params"]] == [[0.0, 0.0], [1.0, 1.0]]
+    assert run["losses"].tolist() == [7.0] and fake_spawn.terminated == []
+
+
+def test_a_rank_that_dies_before_the_others_are_done_fails_the_run(fake_spawn):
+    def fake_worker(rank, world_size, port, cfgs, X, y, outdir):
+        _save_rank(outdir, rank, 0, [np.zeros(1)], np.zeros(1), 1.0)
+        if rank == 0:
+            _done(outdir, rank)                   # rank 1 never marks its results done
+        else:
+            raise RuntimeError("died")
+
+    with pytest.raises(RuntimeError, match=r"^data-parallel run failed: died$"):
+        _run_with(fake_worker)
+
+
+@pytest.mark.parametrize("cfg, world_size, error, message", [
+    ([dp.DPConfig(), "cfg"], 2, TypeError,
+     r"^cfg must be a DPConfig or a non-empty sequence of them, got list$"),
+    ((), 2, TypeError, r"^cfg must be a DPConfig or a non-empty sequence of them, got tuple$"),
+    (dp.DPConfig(batch_size=97), 1, ValueError, r"^cfg.batch_size must be at most N=96, got 97$"),
+    (dp.DPConfig(batch_size=32), 0, ValueError, r"^world_size must be a positive int, got 0$"),
+])
+def test_train_distributed_refuses_bad_arguments_before_starting_anything(cfg, world_size, error,
+                                                                          message, fake_spawn):
+    X, y = _data()
+    with pytest.raises(error, match=message):
+        dp.train_distributed(cfg, X, y, world_size=world_size)
+    assert fake_spawn.calls == []
+
+
+def test_train_distributed_takes_the_whole_set_as_one_batch(fake_spawn):
+    def fake_worker(rank, world_size, port, cfgs, X, y, outdir):
+        _save_rank(outdir, rank, 0, [np.zeros(1)], np.zeros(1), 1.0)
+
+    assert len(_run_with(fake_worker, dp.DPConfig(batch_size=96))["params"]) == 2
+
+
 # ---- real processes (the clean re-run of quality/mutation.py runs these; mutmut cannot) ----------
 
 @pytest.mark.spawns
