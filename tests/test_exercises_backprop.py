@@ -1090,3 +1090,18 @@ def test_the_gradients_tolerance_is_atol_1e9_at_zero(shift, passes, capsys):
 
     assert bool(check_linear_backward(answer)) is passes
     capsys.readouterr()
+
+
+@pytest.mark.parametrize("answer, message", [
+    (lambda G, hs, X, W, U: np.zeros_like(W),
+     "your function should return a tuple of 3 arrays (dW, dU, dh0), received ndarray."),
+    (lambda G, hs, X, W, U: (np.zeros_like(W), np.zeros_like(U)),
+     "your function should return 3 arrays (dW, dU, dh0), received 2."),
+], ids=["array", "two"])
+def test_the_rnn_check_names_the_three_gradients(answer, message, capsys):
+    result = check_rnn_backward(answer)
+    assert not result and result.message == (
+        "✗ ex-backprop-bptt, case 1 of 3 (one time step (T = 1), 2 sequences, 3 inputs, 4 "
+        "units): " + message + "\n  Hint: with T = 1 this is one tanh layer: delta = G[0] * "
+        "(1 - h_1^2), dW = delta^T h_0, dU = delta^T x_1, dh0 = delta W.")
+    capsys.readouterr()
