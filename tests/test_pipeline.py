@@ -1,5 +1,6 @@
 """The simulated slow dataset and the loop that consumes it."""
 
+import itertools
 import re
 import time
 
@@ -22,9 +23,22 @@ def test_slow_batches_yields_every_row_once_in_order():
         data[3]
 
 
+class _Stamped(pipeline.SlowBatches):
+    """SlowBatches whose items also say when their loading started and ended (system clock)."""
+
+    def __getitem__(self, i):
+        start = time.monotonic()
+        xb, yb = super().__getitem__(i)
+        return xb, yb, torch.tensor([start, time.monotonic()], dtype=torch.float64)
+
+
 @pytest.mark.filterwarnings("ignore:This DataLoader will create")
 def test_workers_overlap_the_loading():
-    """30 ms per batch, 6 batches: one process needs >= 0.18 s, three workers far less."""
+    """30 ms per batch, 6 batches: one process waits >= 0.18 s; three workers load at once.
+
+    Overlap is read from when each batch's loading started and ended (CLOCK_MONOTONIC, one
+    clock for every process), not from a comparison of wall times that load could upset.
+    """
     X, y = np.zeros((24, 2)), np.zeros(24, dtype=int)
     data = pipeline.SlowBatches(X, y, batch_size=4, load_seconds=0.03)
     seen = []
@@ -32,11 +46,16 @@ def test_workers_overlap_the_loading():
                               lambda xb, yb: seen.append(len(yb)))
     assert seen == [4] * 6
     assert serial >= 0.18
-    loader = torch.utils.data.DataLoader(data, batch_size=None, num_workers=3, persistent_workers=True)
-    pipeline.consume(loader, lambda xb, yb: None)           # starts the workers
-    parallel = pipeline.consume(loader, lambda xb, yb: None)
-    assert parallel < serial
-    del loader
+    stamped = _Stamped(X, y, batch_size=4, load_seconds=0.03)
+    spans = [s.tolist() for _, _, s in torch.utils.data.DataLoader(stamped, batch_size=None,
+                                                                     num_workers=3)]
+    assert len(spans) == 6 and all(b - a >= 0.03 for a, b in spans)
+    together = [(a, b) for a, b in itertools.combinations(spans, 2)
+                if min(a[1], b[1]) > max(a[0], b[0])]
+    assert together                                       # two batches loaded at the same time
+    serial_spans = [s.tolist() for _, _, s in torch.utils.data.DataLoader(stamped, batch_size=None)]
+    assert not [(a, b) for a, b in itertools.combinations(serial_spans, 2)
+                if min(a[1], b[1]) > max(a[0], b[0])]     # one process: one after the other
 
 
 @pytest.mark.parametrize("kwargs, message", [
