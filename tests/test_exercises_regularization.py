@@ -32,7 +32,7 @@ def drop_torch(x, p, u):
 @pytest.mark.parametrize("fn", [drop_right, drop_torch])
 def test_dropout_passes_right_answers(fn, capsys):
     result, message = _verdict(ex.check_dropout_forward, fn, capsys)
-    assert result and message == "✓ ex-dropout-forward: all 5 cases pass."
+    assert result and message == "✓ ex-dropout-forward: all 6 cases pass."
 
 
 def test_dropout_placeholder(capsys):
@@ -55,7 +55,7 @@ def test_dropout_placeholder(capsys):
 def test_dropout_wrong_answers_are_diagnosed(wrong, hint, capsys):
     result, message = _verdict(ex.check_dropout_forward, wrong, capsys)
     assert not result
-    assert message.startswith("✗ ex-dropout-forward, case 1 of 5 (x (4, 5), p = 0.5): "
+    assert message.startswith("✗ ex-dropout-forward, case 1 of 6 (x (4, 5), p = 0.5): "
                               "the output has wrong values.\n  First wrong entry at index ")
     assert message.endswith("\n  It looks as if " + hint)
 
@@ -67,7 +67,7 @@ def test_dropout_division_by_zero_at_p_one(capsys):
 
     result, message = _verdict(ex.check_dropout_forward, naive, capsys)
     assert not result
-    assert message.startswith("✗ ex-dropout-forward, case 5 of 5 (p = 1: every unit is "
+    assert message.startswith("✗ ex-dropout-forward, case 5 of 6 (p = 1: every unit is "
                               "dropped, the output is 0): the output has wrong values.")
     assert message.endswith("\n  Hint: 1/(1 - p) is infinite at p = 1: return zeros there, "
                             "as PyTorch does.")
@@ -216,7 +216,10 @@ def _dropout_data():
     x1, u1 = rng.normal(size=(4, 5)), rng.random((4, 5))
     x2, u2 = rng.normal(size=(3, 6)), rng.random((3, 6))
     x3, u3 = rng.normal(size=(2, 3)), rng.random((2, 3))
-    return [(x1, 0.5, u1), (x2, 0.2, u2), (x2, 0.8, u2), (x3, 0.0, u3), (x3, 1.0, u3)]
+    x6 = np.array([[1.0, -2.0, 3.0], [0.5, 4.0, -1.0]])
+    u6 = np.array([[0.5, 0.2, 0.5], [0.9, 0.5, 0.1]])
+    return [(x1, 0.5, u1), (x2, 0.2, u2), (x2, 0.8, u2), (x3, 0.0, u3), (x3, 1.0, u3),
+            (x6, 0.5, u6)]
 
 
 def _dropout_direct(x, p, u):
@@ -231,13 +234,16 @@ def _dropout_direct(x, p, u):
 
 
 DROPOUT_RAISED = {
-    1: _raised("ex-dropout-forward", 1, 5, "x (4, 5), p = 0.5"),
-    2: _raised("ex-dropout-forward", 2, 5, "x (3, 6), p = 0.2",
+    1: _raised("ex-dropout-forward", 1, 6, "x (4, 5), p = 0.5"),
+    2: _raised("ex-dropout-forward", 2, 6, "x (3, 6), p = 0.2",
                "with p = 0.2 most units are kept, each scaled by 1/0.8 = 1.25."),
-    3: _raised("ex-dropout-forward", 3, 5, "x (3, 6), p = 0.8"),
-    4: _raised("ex-dropout-forward", 4, 5, "p = 0: nothing is dropped, the output is x"),
-    5: _raised("ex-dropout-forward", 5, 5, "p = 1: every unit is dropped, the output is 0",
+    3: _raised("ex-dropout-forward", 3, 6, "x (3, 6), p = 0.8"),
+    4: _raised("ex-dropout-forward", 4, 6, "p = 0: nothing is dropped, the output is x"),
+    5: _raised("ex-dropout-forward", 5, 6, "p = 1: every unit is dropped, the output is 0",
                "1/(1 - p) is infinite at p = 1: return zeros there, as PyTorch does."),
+    6: _raised("ex-dropout-forward", 6, 6,
+               "p = 0.5 with u exactly 0.5 at three units: those are kept",
+               "a unit is kept where u >= p, so u = p keeps it (not u > p)."),
 }
 
 
@@ -329,13 +335,14 @@ def _inputs(check, reference):
 
 def test_the_cases_are_the_ones_their_descriptions_describe(capsys):
     got = _inputs(ex.check_dropout_forward, ex._ref_dropout)
-    assert [kw for _, kw in got] == [{}] * 5
+    assert [kw for _, kw in got] == [{}] * 6
     for (x, p, u), (x0, p0, u0) in zip([a for a, _ in got], _dropout_data(), strict=True):
         np.testing.assert_array_equal(x, x0)
         np.testing.assert_array_equal(u, u0)
         assert p == p0 and x.shape == u.shape and x.dtype == u.dtype == np.float64
         assert np.all((u >= 0) & (u < 1))
-    assert [a[0].shape for a, _ in got] == [(4, 5), (3, 6), (3, 6), (2, 3), (2, 3)]
+    assert [a[0].shape for a, _ in got] == [(4, 5), (3, 6), (3, 6), (2, 3), (2, 3), (2, 3)]
+    assert np.count_nonzero(got[5][0][2] == 0.5) == 3      # u = p exactly at three units
     early = [(list(a[0]), a[1]) for a, _ in _inputs(ex.check_early_stopping,
                                                      ex._ref_early_stopping)]
     assert early == [([5.0, 4.0, 3.0, 3.5, 3.6, 3.7, 3.8, 2.0], 3),
@@ -363,7 +370,7 @@ def test_dropout_tolerance_is_rtol_1e9_and_atol_1e12(relative, absolute, passes,
     assert bool(result) is passes
     if not passes:             # an answer this close is no recognised slip
         assert "It looks as if" not in result.message
-        assert result.message.startswith("✗ ex-dropout-forward, case 1 of 5 (x (4, 5), "
+        assert result.message.startswith("✗ ex-dropout-forward, case 1 of 6 (x (4, 5), "
                                          "p = 0.5): the output has wrong values.\n")
 
 
@@ -404,8 +411,8 @@ def test_dropout_diagnoses_whole(wrong, k, factor, hint, capsys):
     x, p, u = _dropout_data()[k - 1]
     got, want = wrong(x, p, u), _dropout_direct(x, p, u)
     index, n_bad, size = _first_wrong(got, want)
-    head = ["✗ ex-dropout-forward, case 1 of 5 (x (4, 5), p = 0.5): ",
-            "✗ ex-dropout-forward, case 2 of 5 (x (3, 6), p = 0.2): "][k - 1]
+    head = ["✗ ex-dropout-forward, case 1 of 6 (x (4, 5), p = 0.5): ",
+            "✗ ex-dropout-forward, case 2 of 6 (x (3, 6), p = 0.2): "][k - 1]
     ratio = ("" if factor is None else
              f"\n  Every entry is {factor:.4g} times the expected one: look for a missing or "
              "extra constant factor (a sum in place of a mean, a missing 1/N or 1/2, a learning "
@@ -445,6 +452,18 @@ def test_dropout_diagnosis_at_a_uniform_equal_to_the_threshold(got, p, u, hint):
     assert ex._dropout_diagnosis(got, x, p, np.array(u)) == hint
 
 
+def test_dropout_a_strict_mask_fails_where_u_equals_p(capsys):
+    result = ex.check_dropout_forward(lambda x, p, u: drop_right(x, p, u) * (u != p))
+    capsys.readouterr()
+    # case 6: x = ((1, -2, 3), (0.5, 4, -1)), u = p = 0.5 at (0, 0), (0, 2) and (1, 1), kept and
+    # doubled: 2, 6 and 8
+    assert result.message == (
+        "✗ ex-dropout-forward, case 6 of 6 (p = 0.5 with u exactly 0.5 at three units: those "
+        "are kept): the output has wrong values.\n  First wrong entry at index (0, 0): expected "
+        "2, received 0. (3 of 6 entries differ.)\n  Hint: a unit is kept where u >= p, so u = p "
+        "keeps it (not u > p).")
+
+
 def test_dropout_reference_keeps_a_unit_whose_uniform_equals_p():
     x, u = np.array([1.0, 2.0, -3.0]), np.array([0.5, 0.4, 0.9])
     np.testing.assert_array_equal(ex._ref_dropout(x, 0.5, u), [2.0, 0.0, -6.0])
@@ -463,7 +482,7 @@ def test_dropout_diagnosis_does_not_warn_at_p_one(capsys):
     capsys.readouterr()
     x = _dropout_data()[4][0]
     assert result.message == (
-        "✗ ex-dropout-forward, case 5 of 5 (p = 1: every unit is dropped, the output is 0): "
+        "✗ ex-dropout-forward, case 5 of 6 (p = 1: every unit is dropped, the output is 0): "
         "the output has wrong values.\n  First wrong entry at index (0, 0): expected 0, "
         f"received nan. ({x.size} of {x.size} entries differ.)\n  Hint: 1/(1 - p) is infinite "
         "at p = 1: return zeros there, as PyTorch does.")
@@ -482,7 +501,7 @@ def test_dropout_results_of_the_wrong_kind(answer, message, capsys):
     message = message.format(dtype=drop_right(x, p, u).astype(str).dtype)
     result = ex.check_dropout_forward(answer)
     capsys.readouterr()
-    assert result.message == f"✗ ex-dropout-forward, case 1 of 5 (x (4, 5), p = 0.5): {message}"
+    assert result.message == f"✗ ex-dropout-forward, case 1 of 6 (x (4, 5), p = 0.5): {message}"
 
 
 # ---- early stopping: the diagnoses and the result's form -----------------------------------

@@ -14,7 +14,7 @@ Examples
 ...     keep = u >= p
 ...     return np.zeros_like(x) if p == 1 else x * keep / (1 - p)
 >>> _ = check_dropout_forward(drop)
-✓ ex-dropout-forward: all 5 cases pass.
+✓ ex-dropout-forward: all 6 cases pass.
 """
 
 from __future__ import annotations
@@ -65,6 +65,10 @@ def _dropout_cases():
         Case("p = 0: nothing is dropped, the output is x", (x3, 0.0, u3)),
         Case("p = 1: every unit is dropped, the output is 0", (x3, 1.0, u3),
              hint="1/(1 - p) is infinite at p = 1: return zeros there, as PyTorch does."),
+        Case("p = 0.5 with u exactly 0.5 at three units: those are kept",
+             (np.array([[1.0, -2.0, 3.0], [0.5, 4.0, -1.0]]), 0.5,
+              np.array([[0.5, 0.2, 0.5], [0.9, 0.5, 0.1]])),
+             hint="a unit is kept where u >= p, so u = p keeps it (not u > p)."),
     ]
 
 
