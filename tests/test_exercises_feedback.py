@@ -371,3 +371,17 @@ def test_no_log_without_the_variable(tmp_path, monkeypatch, capsys):
     assert run_check("ex-one", _ident, _ident, CASES3[:1])
     assert list(tmp_path.iterdir()) == []
     capsys.readouterr()
+
+
+@pytest.mark.parametrize("got, expected, shown", [
+    # equal to 6 digits: both shown with 12, so that the reader sees where they differ
+    (2.302585324, 2.302585093, "expected 2.302585093, received 2.302585324."),
+    (3.0000001, 3, "expected 3, received 3.0000001."),
+    (np.float32(0.1), 0.1 + 1e-7, "expected 0.1000001, received 0.10000000149."),
+    # different at 6 digits: 6 digits are enough
+    (2.31, 2.302585093, "expected 2.30259, received 2.31."),
+])
+def test_a_near_miss_of_a_number_shows_the_digits_that_differ(got, expected, shown):
+    with pytest.raises(feedback._Mismatch) as exc:
+        compare(got, expected, rtol=1e-9, atol=1e-12)
+    assert str(exc.value) == f"the result is wrong: {shown}"

@@ -89,7 +89,7 @@ def _fmt(x) -> str:
 def _fmt_pair(expected, received) -> tuple[str, str]:
     """Both numbers with enough digits to tell them apart (6 significant, up to 12)."""
     e, r = _fmt(expected), _fmt(received)
-    if e == r and isinstance(expected, float | np.floating):
+    if e == r:
         e, r = f"{float(expected):.12g}", f"{float(received):.12g}"
     return e, r
 
@@ -158,7 +158,8 @@ def compare(got, expected, *, rtol: float = 1e-6, atol: float = 1e-9, name: str 
         except (TypeError, ValueError):
             raise _Mismatch(f"{name} should be a number, received {type(got).__name__}.") from None
         if not np.isclose(value, float(expected), rtol=rtol, atol=atol):
-            msg = f"{name} is wrong: expected {_fmt(expected)}, received {_fmt(value)}."
+            e_txt, g_txt = _fmt_pair(expected, value)
+            msg = f"{name} is wrong: expected {e_txt}, received {g_txt}."
             hint = _diagnose(np.array([value]), np.array([float(expected)]), rtol, atol)
             raise _Mismatch(msg + (f"\n  {hint}" if hint else ""))
         return
