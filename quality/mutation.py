@@ -254,7 +254,10 @@ class CleanSession:
         self.options = ["-x", "-q", "-p", "no:cacheprovider", *cfg.get("pytest_add_cli_args", [])]
         stats = json.loads((ROOT / "mutants" / "mutmut-stats.json").read_text())
         self.tests_by_function = stats["tests_by_mangled_function_name"]
-        self.duration = stats["duration_by_test"]
+        self.duration = {}                               # seconds per test file
+        for test, seconds in stats["duration_by_test"].items():
+            file = test.split("::")[0]
+            self.duration[file] = self.duration.get(file, 0.0) + seconds
         texts = {str(p): (ROOT / p).read_text() for p in unit_test_files(cfg)}
         self.subprocess_texts = {f: text for f, text in texts.items() if "subprocess" in text}
         own = [str(t) for t in map(own_tests, paths) if (ROOT / t).exists()]
@@ -270,8 +273,11 @@ class CleanSession:
 
         own = own_tests(path)
         tests = [str(own)] if (self.dir / own).exists() else []
-        tests += sorted(self.tests_by_function.get(mangled_name_from_mutant_name(mutant), []))
-        return tests + self._subprocess_files([path.stem])
+        # whole files, not mutmut's test ids: a test renamed or added since mutmut ran is run
+        # too, and a file runs its tests once however many of them mutmut picked
+        picked = self.tests_by_function.get(mangled_name_from_mutant_name(mutant), [])
+        tests += sorted({t.split("::")[0] for t in picked} - set(tests))
+        return tests + [f for f in self._subprocess_files([path.stem]) if f not in tests]
 
     def _subprocess_files(self, stems: list[str]) -> list[str]:
         """The test files that start a subprocess and name one of the modules ``stems``."""
