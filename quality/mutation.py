@@ -9,12 +9,15 @@ notices is a *survivor*: behaviour that no test checks.
 mutmut runs its mutants in processes forked from one that has already imported
 nnbook and run the tests, and it picks the tests of a mutant by in-process coverage.
 So module-level caches are warm, and a test that runs nnbook in a subprocess is
-never picked. Every mutant that mutmut does not report as killed is therefore run
-again here in a clean session: a copy of the package with that one change applied,
-in a fresh interpreter, with the tests mutmut picked, the module's own test file and
-the test files that start a subprocess and name the module (a subprocess that runs
-``nnbook.data_parallel`` is started by a test file that says ``data_parallel``).
-Only what survives that counts; a test file left out can only make the score lower.
+never picked (tests that start processes are marked ``spawns``, and
+``tests/conftest.py`` skips them under mutmut, where they would only cost time).
+Every mutant that mutmut does not report as killed is therefore run again here in a
+clean session: a copy of the package with that one change applied, in a fresh
+interpreter, with the module's own test file, the files of the tests mutmut picked
+(whole files, so that a test renamed since is run too) and the test files that start
+a subprocess and name the module (a subprocess that runs ``nnbook.data_parallel``
+is started by a test file that says ``data_parallel``). Only what survives that
+counts; a test file left out can only make the score lower.
 
 A survivor is either killed by a new test or, when no input can tell it from the
 original (an equivalent mutant), listed in ``quality/equivalent.txt`` with one line
