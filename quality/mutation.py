@@ -401,12 +401,20 @@ def measure(module: str, path: Path, session: CleanSession | None) -> dict:
     statuses = mutmut_results(path)
     counts = {"killed": 0, "survived": 0, "timeout": 0, "not checked": 0}
     survivors, stale = [], 0
+    entries = load_equivalent()
     for mutant, status in sorted(statuses.items(), key=lambda kv: _natural(kv[0])):
         if status in KILLED:
             counts["killed"] += 1
             continue
         if status == "not checked":          # a run stopped before this mutant (see --collect)
             counts["not checked"] += 1
+            continue
+        removed, added = change_of(mutant, path)
+        known = {"mutant": mutant, "status": "survived", "function": readable_function(mutant),
+                 "removed": removed, "added": added}
+        if status == "survived" and why_equivalent(known, entries):
+            counts["survived"] += 1          # explained: no test can kill it, no need to try again
+            survivors.append(known)
             continue
         if session is None:
             verdict = "timeout" if status == "timeout" else "survived"
@@ -419,9 +427,7 @@ def measure(module: str, path: Path, session: CleanSession | None) -> dict:
         verdict = "survived" if verdict == "stale" else verdict
         counts[verdict] += 1
         if verdict != "killed":
-            removed, added = change_of(mutant, path)
-            survivors.append({"mutant": mutant, "status": verdict, "function": readable_function(mutant),
-                              "removed": removed, "added": added})
+            survivors.append(known | {"status": verdict})
     return {
         "file": str(path),
         "mutants": len(statuses),

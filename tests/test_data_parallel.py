@@ -325,6 +325,100 @@ def test_ring_allreduce_adds_in_float64_and_counts_in_integers():
     assert sent.dtype == np.int64 and sent.tolist() == [4, 4]
 
 
+
+def test_no_steps_leave_the_initial_weights_and_an_empty_loss_curve():
+    X, y = _data()
+    for dtype in ("float64", "float32"):
+        for mode in ("ddp", "nnbook"):
+            cfg = dp.DPConfig(sizes=(8, 4, 3), batch_size=32, steps=0, dtype=dtype, mode=mode)
+            run = dp.train_single(cfg, X, y)
+            assert run["losses"].shape == (0,) and run["losses"].dtype == np.dtype(dtype)
+            for a, b in zip(run["params"], dp._params_numpy(dp._nnbook_model(cfg)), strict=True):
+                np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("kwargs, error, message", [
+    ({"batch_size": 0}, ValueError, r"^batch_size must be a positive int, got 0$"),
+    ({"batch_size": 2.0}, TypeError, r"^batch_size must be a positive int, got 2\.0 of type float$"),
+    ({"steps": -1}, ValueError, r"^steps must be a non-negative int, got -1$"),
+    ({"steps": 1.0}, TypeError, r"^steps must be a non-negative int, got 1\.0 of type float$"),
+])
+def test_config_refuses_bad_counts(kwargs, error, message):
+    with pytest.raises(error, match=message):
+        dp.DPConfig(**kwargs)
+
+
+def test_config_accepts_the_smallest_counts():
+    cfg = dp.DPConfig(batch_size=1, steps=0)
+    assert (cfg.batch_size, cfg.steps) == (1, 0)
+
+
+def test_ddp_mode_wraps_the_model_and_steps_on_its_own_shard(monkeypatch):
+    """Rank 0 of 2 in a gloo group of one: DistributedDataParallel wraps the torch.nn model
+    (device_ids None on the CPU) and, with nobody to average with, takes the steps of its
+    own shard, those of train_alone."""
+    import torch.distributed as dist
+    from torch.nn import parallel
+
+    X, y = _data()
+    cfg = dp.DPConfig(sizes=(8, 16, 3), batch_size=32, steps=5)
+    monkeypatch.setenv("MASTER_ADDR", "127.0.0.1")
+    monkeypatch.setenv("MASTER_PORT", str(dp.free_port()))
+    wrapped = []
+    real = parallel.DistributedDataParallel
+    monkeypatch.setattr(parallel, "DistributedDataParallel",
+                        lambda *a, **kw: (wrapped.append((type(a[0]).__name__, kw)), real(*a, **kw))[1])
+    dist.init_process_group("gloo", rank=0, world_size=1)
+    try:
+        params, losses = dp._train(cfg, X, y, rank=0, world_size=2)
+    finally:
+        dist.destroy_process_group()
+    assert wrapped == [("Sequential", {"device_ids": None})]
+    alone = dp.train_alone(cfg, X, y, rank=0, world_size=2)
+    for a, b in zip(params, alone["params"], strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(losses, alone["losses"], rtol=1e-12)
+
+
+def test_train_distributed_uses_two_processes_by_default(fake_spawn):
+    def fake_worker(rank, world_size, port, cfgs, X, y, outdir):
+        _save_rank(outdir, rank, 0, [np.zeros(1)], np.zeros(1), 1.0)
+
+    import nnbook.data_parallel as module
+
+    X, y = _data()
+    orig, module.worker = module.worker, fake_worker
+    try:
+        run = dp.train_distributed(dp.DPConfig(sizes=(8, 4, 3), batch_size=32), X, y)
+    finally:
+        module.worker = orig
+    assert fake_spawn.calls[0][2] == 2 and len(run["params"]) == 2
+
+
+def test_free_port_is_a_tcp_port_the_os_picked():
+    import socket
+
+    port = dp.free_port()
+    assert 1024 <= port < 65536
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", port))
+        s.listen()
+
+
+@pytest.mark.parametrize("mode", ["ddp", "nnbook"])
+def test_labels_of_any_integer_type_are_taken(mode):
+    X, y = _data()
+    cfg = dp.DPConfig(sizes=(8, 4, 3), batch_size=32, steps=2, mode=mode)
+    np.testing.assert_array_equal(dp.train_single(cfg, X, y.astype(np.int32))["losses"],
+                                  dp.train_single(cfg, X, y)["losses"])
+
+
+def test_train_distributed_defaults_are_two_processes_and_two_minutes():
+    import inspect
+
+    params = inspect.signature(dp.train_distributed).parameters
+    assert (params["world_size"].default, params["timeout"].default) == (2, 120.0)
+
 # ---- one worker process's body, run here as a group of one ------------------------------------
 
 def test_worker_trains_saves_and_logs_as_rank_0_of_1(tmp_path, monkeypatch):
@@ -421,6 +515,46 @@ def test_entry_point_reads_its_options_and_all_reduces_in_nnbook_mode(monkeypatc
     assert capsys.readouterr().out == _main_line(dp.DPConfig(steps=3, batch_size=32,
                                                              mode="nnbook"))
     assert len(calls) == 3 * 4 + 1                   # four parameters a step, then the loss
+
+
+def test_entry_point_without_local_variables_is_local_rank_0_of_1(monkeypatch, capsys):
+    """Started without torchrun's LOCAL_RANK and LOCAL_WORLD_SIZE: one local process, rank 0."""
+    _group_of_one(monkeypatch)
+    monkeypatch.delenv("LOCAL_RANK")
+    monkeypatch.delenv("LOCAL_WORLD_SIZE")
+    dp.main(["--steps", "2"])
+    assert capsys.readouterr().out == _main_line(dp.DPConfig(steps=2))
+
+
+def test_entry_point_alone_on_a_one_gpu_node_takes_the_gpu(monkeypatch):
+    import datetime
+
+    import torch.distributed as dist
+
+    class Stop(Exception):
+        pass
+
+    _group_of_one(monkeypatch)
+    monkeypatch.delenv("LOCAL_RANK")
+    monkeypatch.delenv("LOCAL_WORLD_SIZE")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    seen = []
+    monkeypatch.setattr(torch.cuda, "set_device", lambda d: seen.append(("set_device", d)))
+
+    def init(*a, **kw):
+        seen.append((a, kw))
+        raise Stop
+    monkeypatch.setattr(dist, "init_process_group", init)
+    with pytest.raises(Stop):
+        dp.main([])
+    assert seen == [("set_device", 0), (("nccl",), {"timeout": datetime.timedelta(seconds=60)})]
+
+
+def test_entry_point_takes_ddp_by_name(monkeypatch, capsys):
+    _group_of_one(monkeypatch)
+    dp.main(["--mode", "ddp", "--steps", "2"])
+    assert capsys.readouterr().out == _main_line(dp.DPConfig(steps=2))
 
 
 def test_entry_point_refuses_an_unknown_mode_and_describes_itself(capsys):
