@@ -153,3 +153,23 @@ def probe_messages(check, reference):
         perturbed[k] = [check(probe(k, lambda e, j=j: leaves(e)[1](j))).message
                         for j in range(count["n"])]
     return raised, perturbed
+
+
+def raised_message(label, k, n, description, *hints):
+    """The message of an exercise check whose answer raised ``_Stop("probe")`` on case ``k``
+    of ``n`` (see :func:`probe_messages`): the case's description, then its hints."""
+    text = f"✗ {label}, case {k} of {n} ({description}): your function raised _Stop: probe"
+    return text + "".join(f"\n  Hint: {h}" for h in hints)
+
+
+def case_inputs(check, reference):
+    """The arguments of every case of an exercise check, as the student's function receives
+    them: a list of ``(args, kwargs)``, one per case, in order."""
+    seen = []
+
+    def recording(*args, **kwargs):
+        seen.append((args, kwargs))
+        return reference(*args, **kwargs)
+
+    assert check(recording)
+    return seen

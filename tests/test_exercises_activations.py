@@ -4,7 +4,9 @@ import numpy as np
 import pytest
 import torch
 from checks import placeholder as _placeholder
+from conftest import case_inputs as _inputs
 from conftest import probe_messages
+from conftest import raised_message as _raised
 
 from nnbook.exercises import activations as _module  # the checks' own references
 from nnbook.exercises import (
@@ -185,11 +187,6 @@ def test_a_value_instead_of_a_function(capsys):
 # result, the message when only that entry is off by 1 (it shows the expected entry, computed
 # here by hand, by a direct NumPy formula or by torch.autograd, never by nnbook's reference).
 
-def _raised(label, k, n, description, *hints):
-    text = f"✗ {label}, case {k} of {n} ({description}): your function raised _Stop: probe"
-    return text + "".join(f"\n  Hint: {h}" for h in hints)
-
-
 def _entry_messages(raised, expected):
     """The messages of the answers off by 1 in one entry of ``expected`` (C order), or in the
     number ``expected``."""
@@ -356,18 +353,6 @@ def test_the_hand_computed_values_agree_with_the_formulas():
 
 
 # ---- the inputs of the cases ---------------------------------------------------------------------
-
-def _inputs(check, reference):
-    """The arguments of every case, as the student's function receives them."""
-    seen = []
-
-    def recording(*args, **kwargs):
-        seen.append((args, kwargs))
-        return reference(*args, **kwargs)
-
-    assert check(recording)
-    return seen
-
 
 def _assert_same_inputs(got, want):
     assert len(got) == len(want)

@@ -2,7 +2,9 @@
 import numpy as np
 import pytest
 from checks import placeholder as _placeholder
+from conftest import case_inputs as _inputs
 from conftest import probe_messages
+from conftest import raised_message as _raised
 
 from nnbook.exercises import backprop as _module  # the checks' own references
 from nnbook.exercises import (
@@ -493,11 +495,6 @@ def _torch():
     return pytest.importorskip("torch")
 
 
-def _raised(label, k, n, description, *hints):
-    text = f"✗ {label}, case {k} of {n} ({description}): your function raised _Stop: probe"
-    return text + "".join(f"\n  Hint: {h}" for h in hints)
-
-
 def _grad_entries(raised, names, grads, grad_hints):
     """The messages of the answers off by 1 in one entry, gradient by gradient, in C order."""
     head, _, case_hints = raised.partition(": your function raised _Stop: probe")
@@ -777,18 +774,6 @@ def test_every_rnn_case_explains_itself(capsys):
 
 
 # ---- the cases are the ones their descriptions describe ----------------------------------------
-
-def _inputs(check, reference):
-    """The arguments of every case, as the student's function receives them."""
-    seen = []
-
-    def recording(*args, **kwargs):
-        seen.append((args, kwargs))
-        return reference(*args, **kwargs)
-
-    assert check(recording)
-    return seen
-
 
 def _assert_same_inputs(seen, wanted):
     assert len(seen) == len(wanted)

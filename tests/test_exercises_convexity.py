@@ -3,7 +3,9 @@
 import numpy as np
 import pytest
 from checks import placeholder as _placeholder
+from conftest import case_inputs as _inputs
 from conftest import probe_messages
+from conftest import raised_message as _raised
 
 from nnbook.exercises import (
     check_classify_critical_point,
@@ -256,11 +258,6 @@ def test_checks_refuse_a_called_function():
 # is wrong (it shows case k's expected result, computed here by hand or by a direct NumPy
 # formula, never by nnbook's reference).
 
-def _raised(label, k, n, description, *hints):
-    text = f"✗ {label}, case {k} of {n} ({description}): your function raised _Stop: probe"
-    return text + "".join(f"\n  Hint: {h}" for h in hints)
-
-
 def _head_hints(raised):
     head, _, hints = raised.partition(": your function raised _Stop: probe")
     return head, hints
@@ -345,18 +342,6 @@ def _classify_inputs():
             (z2, np.diag([-3.0, -1e-12])), (z2, np.diag([1.0, 0.05])),
             (np.array([1e-7, 0.0]), np.diag([1.0, 3.0])),
             (np.array([0.5, 0.0]), np.diag([1.0, 3.0]))]
-
-
-def _inputs(check, reference):
-    """The arguments of every case, as the student's function receives them."""
-    seen = []
-
-    def recording(*args, **kwargs):
-        seen.append((args, kwargs))
-        return reference(*args, **kwargs)
-
-    assert check(recording)
-    return seen
 
 
 def test_classify_cases_are_the_ones_their_descriptions_describe(capsys):

@@ -9,6 +9,7 @@ import torch
 from checks import placeholder as _placeholder
 from checks import verdict as _verdict
 from conftest import probe_messages
+from conftest import raised_message as _raised
 
 from nnbook.exercises import initialization as ex
 
@@ -311,11 +312,6 @@ def _raising_on_call(k, right):
             raise _Stop("probe")
         return right(*args, **kwargs)
     return answer
-
-
-def _raised(label, k, n, description, *hints):
-    text = f"✗ {label}, case {k} of {n} ({description}): your function raised _Stop: probe"
-    return text + "".join(f"\n  Hint: {h}" for h in hints)
 
 
 HE = "ex-init-he-normal"

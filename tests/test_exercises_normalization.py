@@ -7,6 +7,7 @@ import pytest
 import torch
 from checks import placeholder as _placeholder
 from checks import verdict as _verdict
+from conftest import raised_message as _raised
 
 from nnbook.exercises import normalization as ex
 
@@ -146,11 +147,6 @@ def test_backward_wrong_dbeta(capsys):
 # result, the message when only that entry is off by 1 (it shows the expected entry, computed
 # here by PyTorch, never by nnbook's reference). Entries that are 0 up to rounding (the
 # gradients of the constant-dout case) are shown as "≈0".
-
-def _raised(label, k, n, description, *hints):
-    text = f"✗ {label}, case {k} of {n} ({description}): your function raised _Stop: probe"
-    return text + "".join(f"\n  Hint: {h}" for h in hints)
-
 
 def _fmt_expected(v):
     return "≈0" if abs(v) < 1e-12 else f"{v:.6g}"

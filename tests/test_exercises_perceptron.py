@@ -3,7 +3,9 @@
 import numpy as np
 import pytest
 from checks import placeholder as _placeholder
+from conftest import case_inputs as _inputs
 from conftest import probe_messages
+from conftest import raised_message as _raised
 
 from nnbook.exercises import (
     check_logistic_gradient,
@@ -269,11 +271,6 @@ def test_checks_accept_torch_answers():
 # result, the message when only that entry is off by 1 (it shows the expected entry, computed
 # here by hand or by a direct NumPy formula, never by nnbook's reference).
 
-def _raised(label, k, n, description, *hints):
-    text = f"✗ {label}, case {k} of {n} ({description}): your function raised _Stop: probe"
-    return text + "".join(f"\n  Hint: {h}" for h in hints)
-
-
 def _entry_messages(raised, entries):
     """The messages of the answers that are off by 1 in one entry: ``entries`` lists
     (where, index, expected) in the probe's order; ``where`` names the value ("the result",
@@ -482,18 +479,6 @@ def test_logistic_tolerance_is_rtol_1e6_and_atol_1e10(delta, passes, capsys):
 
     assert _logistic_expected()[1][0] == pytest.approx(-0.1, abs=1e-15)
     assert bool(check_logistic_gradient(answer)) is passes
-
-
-def _inputs(check, reference):
-    """The arguments of every case, as the student's function receives them."""
-    seen = []
-
-    def recording(*args, **kwargs):
-        seen.append((args, kwargs))
-        return reference(*args, **kwargs)
-
-    assert check(recording)
-    return seen
 
 
 def test_the_cases_keep_the_exercises_promises(capsys):

@@ -8,7 +8,9 @@ import pytest
 import torch
 from checks import placeholder as _placeholder
 from checks import verdict as _verdict
+from conftest import case_inputs as _inputs
 from conftest import probe_messages
+from conftest import raised_message as _raised
 
 from nnbook.exercises import regularization as ex
 from nnbook.regularization import EarlyStopping
@@ -200,11 +202,6 @@ def test_early_stopping_wrong_type(capsys):
 # result, the message when only that entry is off by 1 (it shows the expected entry, computed
 # here by a direct NumPy formula or by hand, never by nnbook's reference).
 
-def _raised(label, k, n, description, *hints):
-    text = f"✗ {label}, case {k} of {n} ({description}): your function raised _Stop: probe"
-    return text + "".join(f"\n  Hint: {h}" for h in hints)
-
-
 def _head_hints(raised):
     head, _, hints = raised.partition(": your function raised _Stop: probe")
     return head, hints
@@ -319,18 +316,6 @@ def test_the_hand_computed_stops_agree_with_nnbooks_early_stopping():
              ([1.0, 2.0, 3.0, 4.0, 5.0, 0.1], 4)]
     for k, (losses, patience) in enumerate(cases, start=1):
         assert early_with_nnbook(losses, patience) == EARLY_EXPECTED[k]
-
-
-def _inputs(check, reference):
-    """The arguments of every case, as the student's function receives them."""
-    seen = []
-
-    def recording(*args, **kwargs):
-        seen.append((args, kwargs))
-        return reference(*args, **kwargs)
-
-    assert check(recording)
-    return seen
 
 
 def test_the_cases_are_the_ones_their_descriptions_describe(capsys):

@@ -7,7 +7,9 @@ import pytest
 import torch
 from checks import placeholder as _placeholder
 from checks import verdict as _verdict
+from conftest import case_inputs as _inputs
 from conftest import probe_messages
+from conftest import raised_message as _raised
 
 from nnbook import second_order as so
 from nnbook.exercises import second_order as ex
@@ -128,11 +130,6 @@ def test_quickprop_wrong_answers_explained(wrong, expected, capsys):
 # step, the message when only that entry is off by 1 (it shows the expected entry, computed
 # here by torch.linalg.solve or by the formulas above, never by nnbook's reference).
 
-def _raised(label, k, n, description, *hints):
-    text = f"✗ {label}, case {k} of {n} ({description}): your function raised _Stop: probe"
-    return text + "".join(f"\n  Hint: {h}" for h in hints)
-
-
 def _head_hints(raised):
     head, _, hints = raised.partition(": your function raised _Stop: probe")
     return head, hints
@@ -245,18 +242,6 @@ def test_quickprop_every_case_explains_itself(capsys):
     for k, want in QUICKPROP_BY_HAND.items():
         np.testing.assert_allclose(expected[k], want, rtol=1e-14)
     assert entries == _entry_messages(QUICKPROP_RAISED, expected)
-
-
-def _inputs(check, reference):
-    """The arguments of every case, as the student's function receives them."""
-    seen = []
-
-    def recording(*args, **kwargs):
-        seen.append((args, kwargs))
-        return reference(*args, **kwargs)
-
-    assert check(recording)
-    return seen
 
 
 @pytest.mark.parametrize("check, reference, inputs", [

@@ -7,6 +7,7 @@ import pytest
 import torch
 from checks import placeholder as _placeholder
 from checks import verdict as _verdict
+from conftest import raised_message as _raised
 
 from nnbook import adaptive
 from nnbook.exercises import sgd as ex
@@ -191,11 +192,6 @@ def test_adam_wrong_answers_explained(wrong, expected, capsys):
 # result, the message when only that entry is off by 1 (it shows the expected entry, computed
 # here by the direct formulas momentum_right and adam_right, themselves checked against
 # torch.optim below).
-
-def _raised(label, k, n, description, *hints):
-    text = f"✗ {label}, case {k} of {n} ({description}): your function raised _Stop: probe"
-    return text + "".join(f"\n  Hint: {h}" for h in hints)
-
 
 def _entry_messages(raised, values):
     head, _, hints = raised.partition(": your function raised _Stop: probe")
@@ -541,8 +537,6 @@ def _a1_abs_v():
     return (f"{A1}value 0 of the result has wrong values.\n  First wrong entry at index (0,): "
             f"expected {want[0]:.6g}, received {got[0]:.6g}. (3 of 4 entries differ.)\n"
             "  v averages |g|: Adam's second moment averages the squared gradient g**2." + A1_HINT)
-
-
 
 
 @pytest.mark.parametrize("wrong, message", [

@@ -5,7 +5,9 @@ import pytest
 import torch
 from checks import placeholder as _placeholder
 from checks import verdict as _verdict
+from conftest import case_inputs as _inputs
 from conftest import probe_messages
+from conftest import raised_message as _raised
 
 from nnbook.exercises import training_fast as ex
 
@@ -148,11 +150,6 @@ def test_unscale_not_a_pair_is_refused(capsys):
 # batch's mean loss, by its own formula, never by nnbook's reference).
 
 
-def _raised(label, k, n, description, *hints):
-    text = f"✗ {label}, case {k} of {n} ({description}): your function raised _Stop: probe"
-    return text + "".join(f"\n  Hint: {h}" for h in hints)
-
-
 def _batch():
     rng = np.random.default_rng(0)
     X, y, w = rng.normal(size=(12, 3)), rng.normal(size=12), rng.normal(size=3)
@@ -253,17 +250,6 @@ def test_every_unscale_case_explains_itself(capsys):
 
 
 # ---- the cases are the ones the descriptions describe ------------------------------------------
-
-def _inputs(check, reference):
-    seen = []
-
-    def recording(*args, **kwargs):
-        seen.append((args, kwargs))
-        return reference(*args, **kwargs)
-
-    assert check(recording)
-    return seen
-
 
 def test_the_combine_cases_are_the_ones_described(capsys):
     seen = _inputs(ex.check_weighted_gradient_mean, ex._ref_combine)

@@ -5,6 +5,7 @@ import pytest
 import torch
 from checks import placeholder as _placeholder
 from checks import verdict as _verdict
+from conftest import raised_message as _raised
 
 from nnbook.exercises import troubleshooting as ex
 
@@ -234,11 +235,6 @@ def test_train_step_half_fixed_is_diagnosed(capsys):
 # and hint, read against chapter 11's exercises), and, for every entry of case k's expected
 # result, the message when only that entry is off by 1 (it shows the expected entry, computed
 # here by hand, by a direct NumPy formula or by PyTorch, never by nnbook's reference).
-
-def _raised(label, k, n, description, *hints):
-    text = f"✗ {label}, case {k} of {n} ({description}): your function raised _Stop: probe"
-    return text + "".join(f"\n  Hint: {h}" for h in hints)
-
 
 def _scalar_messages(raised, name, value):
     head, _, hints = raised.partition(": your function raised _Stop: probe")
