@@ -325,7 +325,6 @@ def test_ring_allreduce_adds_in_float64_and_counts_in_integers():
     assert sent.dtype == np.int64 and sent.tolist() == [4, 4]
 
 
-
 def test_no_steps_leave_the_initial_weights_and_an_empty_loss_curve():
     X, y = _data()
     for dtype in ("float64", "float32"):
@@ -526,31 +525,6 @@ def test_entry_point_without_local_variables_is_local_rank_0_of_1(monkeypatch, c
     assert capsys.readouterr().out == _main_line(dp.DPConfig(steps=2))
 
 
-def test_entry_point_alone_on_a_one_gpu_node_takes_the_gpu(monkeypatch):
-    import datetime
-
-    import torch.distributed as dist
-
-    class Stop(Exception):
-        pass
-
-    _group_of_one(monkeypatch)
-    monkeypatch.delenv("LOCAL_RANK")
-    monkeypatch.delenv("LOCAL_WORLD_SIZE")
-    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
-    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
-    seen = []
-    monkeypatch.setattr(torch.cuda, "set_device", lambda d: seen.append(("set_device", d)))
-
-    def init(*a, **kw):
-        seen.append((a, kw))
-        raise Stop
-    monkeypatch.setattr(dist, "init_process_group", init)
-    with pytest.raises(Stop):
-        dp.main([])
-    assert seen == [("set_device", 0), (("nccl",), {"timeout": datetime.timedelta(seconds=60)})]
-
-
 def test_entry_point_takes_ddp_by_name(monkeypatch, capsys):
     _group_of_one(monkeypatch)
     dp.main(["--mode", "ddp", "--steps", "2"])
@@ -569,50 +543,53 @@ def test_entry_point_refuses_an_unknown_mode_and_describes_itself(capsys):
     assert "\n\nData-parallel SGD on the digits (use torchrun).\n\n" in out
 
 
-def test_entry_point_takes_the_gpu_of_its_local_rank_under_nccl(monkeypatch):
-    """With a GPU for every local process: NCCL, and process LOCAL_RANK takes GPU LOCAL_RANK."""
-    import datetime
-
+def _entry_point_choice(monkeypatch, gpus, available=True, **env):
+    """What main does before training, with ``gpus`` faked GPUs: the GPU it takes and the
+    process group it asks for (stopped there: no NCCL on this machine)."""
     import torch.distributed as dist
 
     class Stop(Exception):
         pass
 
-    _group_of_one(monkeypatch, LOCAL_RANK="1", LOCAL_WORLD_SIZE="2")
-    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
-    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    _group_of_one(monkeypatch, **env)
+    for var in ("LOCAL_RANK", "LOCAL_WORLD_SIZE"):
+        if var not in env:
+            monkeypatch.delenv(var)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: available)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: gpus)
     seen = []
     monkeypatch.setattr(torch.cuda, "set_device", lambda d: seen.append(("set_device", d)))
 
     def init(*a, **kw):
         seen.append((a, kw))
-        raise Stop                                    # no NCCL here: stop before any training
-    monkeypatch.setattr(dist, "init_process_group", init)
-    with pytest.raises(Stop):
-        dp.main([])
-    assert seen == [("set_device", 1), (("nccl",), {"timeout": datetime.timedelta(seconds=60)})]
-
-
-@pytest.mark.parametrize("gpus, available", [(2, False), (1, True), (0, True)])
-def test_entry_point_stays_on_the_cpu_without_a_gpu_per_process(monkeypatch, gpus, available):
-    import torch.distributed as dist
-
-    class Stop(Exception):
-        pass
-
-    _group_of_one(monkeypatch, LOCAL_WORLD_SIZE="2")
-    monkeypatch.setattr(torch.cuda, "is_available", lambda: available)
-    monkeypatch.setattr(torch.cuda, "device_count", lambda: gpus)
-    monkeypatch.setattr(torch.cuda, "set_device", lambda d: pytest.fail("no GPU to take"))
-    seen = []
-
-    def init(*a, **kw):
-        seen.append(a)
         raise Stop
     monkeypatch.setattr(dist, "init_process_group", init)
     with pytest.raises(Stop):
         dp.main([])
-    assert seen == [("gloo",)]
+    return seen
+
+
+def _nccl():
+    import datetime
+
+    return (("nccl",), {"timeout": datetime.timedelta(seconds=60)})
+
+
+def test_entry_point_takes_the_gpu_of_its_local_rank_under_nccl(monkeypatch):
+    """With a GPU for every local process: NCCL, and process LOCAL_RANK takes GPU LOCAL_RANK."""
+    seen = _entry_point_choice(monkeypatch, 2, LOCAL_RANK="1", LOCAL_WORLD_SIZE="2")
+    assert seen == [("set_device", 1), _nccl()]
+
+
+def test_entry_point_alone_on_a_one_gpu_node_takes_the_gpu(monkeypatch):
+    """Without torchrun's local variables: one local process, rank 0, which takes GPU 0."""
+    assert _entry_point_choice(monkeypatch, 1) == [("set_device", 0), _nccl()]
+
+
+@pytest.mark.parametrize("gpus, available", [(2, False), (1, True), (0, True)])
+def test_entry_point_stays_on_the_cpu_without_a_gpu_per_process(monkeypatch, gpus, available):
+    seen = _entry_point_choice(monkeypatch, gpus, available, LOCAL_RANK="0", LOCAL_WORLD_SIZE="2")
+    assert [a for a, _ in seen] == [("gloo",)]
 
 
 # ---- train_distributed's own work, with threads for processes ------------------------------------
