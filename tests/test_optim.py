@@ -348,3 +348,33 @@ def test_zero_grad_forgets_every_gradient(setup):
     assert all(p.grad is not None for p in model.parameters())
     opt.zero_grad()
     assert all(p.grad is None for p in model.parameters())
+
+
+@pytest.mark.parametrize("output", [torch.zeros(3, 2, dtype=torch.float64),    # class scores
+                                    torch.zeros(3, 1, dtype=torch.float64),    # binary logits
+                                    torch.zeros(3, dtype=torch.float64)])
+def test_accuracy_names_both_arguments_when_their_backends_differ(output):
+    target = np.zeros(tuple(output.shape[:1]) if output.shape[-1:] == (2,) else tuple(output.shape))
+    with pytest.raises(TypeError, match=r"^target must be a torch array like output, got a numpy "
+                                        r"array; put both on one backend with Backend\.asarray$"):
+        nb.optim.accuracy(output, target.astype(int))
+
+
+@pytest.mark.parametrize("where, bad, error, message", [
+    ("X", lambda X: X[:, :1], ValueError,
+     r"^X does not fit the model: x must have shape \(N, 2\), got \(6, 1\)$"),
+    ("X_val", lambda X: X[:, :1], ValueError,
+     r"^X_val does not fit the model: x must have shape \(N, 2\), got \(6, 1\)$"),
+    ("X_val", torch.from_numpy, TypeError,
+     r"^X_val is a torch array but the model lives on numpy:cpu:float64; convert it with "
+     r"model\.backend\.asarray\(X_val\)$"),
+])
+def test_fit_names_the_input_that_does_not_fit(where, bad, error, message):
+    rng = np.random.default_rng(0)
+    model = nb.layers.mlp([2, 3, 2], rng=np.random.default_rng(0))
+    X, y = rng.normal(size=(6, 2)), np.array([0, 1, 0, 1, 0, 1])
+    data = {"X": X, "X_val": X} | {where: bad(X)}
+    with pytest.raises(error, match=message):
+        nb.optim.fit(model, nb.losses.CrossEntropyLoss(), nb.optim.SGD(model.parameters(), lr=0.1),
+                     data["X"], y, epochs=1, batch_size=2, rng=np.random.default_rng(0),
+                     X_val=data["X_val"], y_val=y)
