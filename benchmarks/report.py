@@ -428,11 +428,13 @@ FIXES = """## What was changed, what was not, and why
 - **`make test`'s wall time** (part 4): the set-up now installs the pinned environment without
   pip's resolver and without byte-compiling (about 50 s where it took 90). The browser tests load
   each page once in light mode for all their checks (before: four light passes and a dark one over
-  every page), and the grading run stops its endless loop at 45 s instead of 90. What remains is
-  about 2,400 tests, the eleven chapters under nbval, the book build (40 s), the grader's real
-  kernels (about 100 s) and the two-process gloo tests of chapter 10 (about 70 s). The CPU time
-  of the whole run is hardly more than its wall time (575 s against 534 s in the run above): on
-  two cores, one is idle about half the time. Waiting sets the length (kernels and worker
+  every page), and the grading run stops its endless loop at 45 s instead of 90. The data-parallel
+  module's own work is now tested in-process, so its three tests that start real processes
+  (about 45 s) stay only as the end-to-end check. What remains is about 2,900 tests, the eleven
+  chapters under nbval, the book build (40 s), the grader's real kernels (about 100 s) and
+  those process-starting tests. The CPU time of the whole run is little more than its wall time
+  (561 s against 485 s in the run above, 2026-11-28): on two cores, one is idle about 40 % of
+  the time. Waiting sets the length (kernels and worker
   processes starting, the browser, the grader's time limits), so the way below six minutes is to
   overlap those waits (a third xdist worker, or the grader's and browser's work started earlier),
   not to make the arithmetic faster.
