@@ -181,12 +181,18 @@ class _FailsOnThirdForward(Linear):
 
 
 def _curves_call(X=None, y=None, X_val=None, y_val=None, model=None):
+    """A call of train_curves with one argument replaced; ``model`` is a class, built afresh at
+    each call (a model that counts its calls must not carry its count from an earlier run)."""
     X = np.zeros((2, 3)) if X is None else X
     y = np.zeros(2, np.int64) if y is None else y
     X_val = np.zeros((2, 3)) if X_val is None else X_val
     y_val = np.zeros(2, np.int64) if y_val is None else y_val
-    model = mlp([3, 2], rng=np.random.default_rng(0)) if model is None else model
-    return lambda: train_curves(model, CrossEntropyLoss(), X, y, X_val, y_val, lr=0.1, epochs=1,
+
+    def build():
+        if model is None:
+            return mlp([3, 2], rng=np.random.default_rng(0))
+        return model(3, 2, rng=np.random.default_rng(0))
+    return lambda: train_curves(build(), CrossEntropyLoss(), X, y, X_val, y_val, lr=0.1, epochs=1,
                                 batch_size=1, rng=np.random.default_rng(0))
 
 
@@ -207,7 +213,7 @@ def _curves_call(X=None, y=None, X_val=None, y_val=None, model=None):
     (_curves_call(y_val=np.array([0, 5])), ValueError,
      "y_val does not suit CrossEntropyLoss: labels must lie in [0, 1] for 2 classes, "
      "got values in [0, 5]"),
-    (_curves_call(model=_FailsOnThirdForward(3, 2, rng=np.random.default_rng(0))), ValueError,
+    (_curves_call(model=_FailsOnThirdForward), ValueError,
      "X_val does not fit the model: broken on call 3"),
 ])
 def test_train_curves_names_the_bad_argument(call, cls, message):
