@@ -378,3 +378,18 @@ def test_fit_names_the_input_that_does_not_fit(where, bad, error, message):
         nb.optim.fit(model, nb.losses.CrossEntropyLoss(), nb.optim.SGD(model.parameters(), lr=0.1),
                      data["X"], y, epochs=1, batch_size=2, rng=np.random.default_rng(0),
                      X_val=data["X_val"], y_val=y)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_momentum_velocity_keeps_the_parameters_dtype(dtype):
+    """The first momentum step copies the gradient in the parameter's dtype: a float32 model
+    keeps a float32 velocity, and the velocity is a copy, not the gradient itself."""
+    model = nb.layers.Linear(3, 2, rng=np.random.default_rng(0),
+                             backend=nb.Backend("numpy", dtype=np.dtype(dtype).name))
+    opt = nb.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    for p in model.parameters():
+        p.grad = np.ones_like(p.data)
+    opt.step()
+    for p, state in zip(model.parameters(), opt.state, strict=True):
+        assert state["velocity"].dtype == np.dtype(dtype)
+        assert state["velocity"] is not p.grad
