@@ -393,3 +393,24 @@ def test_momentum_velocity_keeps_the_parameters_dtype(dtype):
     for p, state in zip(model.parameters(), opt.state, strict=True):
         assert state["velocity"].dtype == np.dtype(dtype)
         assert state["velocity"] is not p.grad
+
+
+class _BreaksAfterTraining(nb.layers.Linear):
+    """A layer whose evaluation fails once it has trained (as a model can, mid-run)."""
+
+    trained = False
+
+    def forward(self, x):
+        if self.training:
+            self.trained = True
+        elif self.trained:
+            raise ValueError("broken after training")
+        return super().forward(x)
+
+
+def test_fit_names_the_validation_set_when_its_evaluation_fails():
+    model = _BreaksAfterTraining(3, 2, rng=np.random.default_rng(0))
+    X, y = np.zeros((2, 3)), np.zeros(2, np.int64)
+    with pytest.raises(ValueError, match=r"^X_val does not fit the model: broken after training$"):
+        nb.optim.fit(model, nb.losses.CrossEntropyLoss(), nb.optim.SGD(model.parameters(), lr=0.1),
+                     X, y, epochs=1, batch_size=2, rng=np.random.default_rng(0), X_val=X, y_val=y)
