@@ -7,7 +7,8 @@ STAMP   := $(VENV)/.installed
 CHAPTER ?= $(basename $(notdir $(wildcard chapters/*.md)))
 JUPYTEXT := $(BIN)/jupytext --quiet
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
-# pytest runs two workers (-n 2), each with its own kernels: one BLAS/OpenMP thread
+# pytest runs two workers (-n 2; make test three, -n 3, so that one works while another waits
+# for a kernel, a browser or a process), each with its own kernels: one BLAS/OpenMP thread
 # each, so that they do not fight over the cores (small matrices gain nothing from more).
 test nbval: export OPENBLAS_NUM_THREADS := 1
 test nbval: export OMP_NUM_THREADS := 1
@@ -33,7 +34,7 @@ book: $(STAMP)  ## build the HTML book into _build/html from the stored notebook
 	@echo "Open _build/html/index.html"
 
 test: lint  ## the whole suite: lint, unit tests, pair sync, nbval over every chapter, book build with -W
-	$(BIN)/python -m pytest -n 2 --dist loadfile --nbval --nbval-cell-timeout=300 --durations=15 --doctest-modules nnbook tests chapters
+	$(BIN)/python -m pytest -n 3 --dist loadfile --nbval --nbval-cell-timeout=300 --durations=15 --doctest-modules nnbook tests chapters
 
 colab-test: $(STAMP)  ## every chapter from a folder outside the repo, in a venv with only Colab's packages + the nnbook wheel
 	$(BIN)/python tests/colab_check.py
