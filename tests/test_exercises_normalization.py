@@ -7,6 +7,7 @@ import pytest
 import torch
 from checks import placeholder as _placeholder
 from checks import verdict as _verdict
+from conftest import case_inputs as _recorded
 from conftest import raised_message as _raised
 
 from nnbook.exercises import normalization as ex
@@ -253,17 +254,6 @@ def test_the_constant_dout_case_has_a_zero_dx_and_dgamma():
     np.testing.assert_allclose(dx, 0.0, atol=1e-12)
     np.testing.assert_allclose(dgamma, 0.0, atol=1e-12)
     np.testing.assert_array_equal(dbeta, [5.0, -10.0])
-
-
-def _recorded(check, reference):
-    seen = []
-
-    def recording(*args, **kwargs):
-        seen.append((args, kwargs))
-        return reference(*args, **kwargs)
-
-    assert check(recording)
-    return seen
 
 
 def test_the_cases_are_the_ones_their_descriptions_describe(capsys):

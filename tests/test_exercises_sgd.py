@@ -7,6 +7,7 @@ import pytest
 import torch
 from checks import placeholder as _placeholder
 from checks import verdict as _verdict
+from conftest import case_inputs as _recorded
 from conftest import raised_message as _raised
 
 from nnbook import adaptive
@@ -297,17 +298,6 @@ def test_the_direct_formulas_agree_with_torch_optim():
         for got, want in zip(adam_right(*args, **kwargs), _adam_torch(*args, **kwargs),
                              strict=True):
             np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-24)
-
-
-def _recorded(check, reference):
-    seen = []
-
-    def recording(*args, **kwargs):
-        seen.append((args, kwargs))
-        return reference(*args, **kwargs)
-
-    assert check(recording)
-    return seen
 
 
 def test_the_cases_are_the_ones_their_descriptions_describe(capsys):
