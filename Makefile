@@ -7,6 +7,10 @@ STAMP   := $(VENV)/.installed
 CHAPTER ?= $(basename $(notdir $(wildcard chapters/*.md)))
 JUPYTEXT := $(BIN)/jupytext --quiet
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
+# Byte-code is cached in .venv (and __pycache__, ignored by git) even where the environment sets
+# PYTHONDONTWRITEBYTECODE: without the cache every process compiles what it imports again,
+# torch alone about 1.5 s of CPU, and make test starts hundreds of processes.
+unexport PYTHONDONTWRITEBYTECODE
 # pytest runs two workers (-n 2; make test three, -n 3, so that one works while another waits
 # for a kernel, a browser or a process), each with its own kernels: one BLAS/OpenMP thread
 # each, so that they do not fight over the cores (small matrices gain nothing from more).
