@@ -38,7 +38,7 @@ book: $(STAMP)  ## build the HTML book into _build/html from the stored notebook
 	@echo "Open _build/html/index.html"
 
 test: lint  ## the whole suite: lint, unit tests, pair sync, nbval over every chapter, book build with -W
-	$(BIN)/python -m pytest -n 3 --dist loadfile --nbval --nbval-cell-timeout=300 --durations=15 --doctest-modules nnbook tests chapters
+	$(BIN)/python -m pytest -n 3 --dist loadfile --no-loadscope-reorder --nbval --nbval-cell-timeout=300 --durations=15 --doctest-modules nnbook tests chapters
 
 colab-test: $(STAMP)  ## every chapter from a folder outside the repo, in a venv with only Colab's packages + the nnbook wheel
 	$(BIN)/python tests/colab_check.py
@@ -47,7 +47,7 @@ unit: $(STAMP)  ## nnbook's unit tests only (seconds)
 	$(BIN)/python -m pytest -n 2 --doctest-modules nnbook tests -k "not book"
 
 nbval: $(STAMP)  ## re-execute every chapter and compare with its stored outputs
-	$(BIN)/python -m pytest -n 2 --dist loadfile --nbval --nbval-cell-timeout=300 chapters
+	$(BIN)/python -m pytest -n 2 --dist loadfile --no-loadscope-reorder --nbval --nbval-cell-timeout=300 chapters
 
 sync: $(STAMP)  ## update each notebook's cells from its Markdown (keeps outputs of unchanged cells)
 	for c in $(CHAPTER); do $(JUPYTEXT) --update --to ipynb --output chapters/$$c.ipynb chapters/$$c.md || exit 1; done

@@ -16,7 +16,25 @@ def pytest_configure(config):
         "in-process runs skip it, quality/mutation.py's clean re-run runs it")
 
 
+# Seconds each of the longest test files (one xdist work unit under --dist loadfile) took in a
+# run of make test (three workers, two cores). The units start longest first, so that the short
+# ones fill the gaps at the end instead of a long one starting last and running alone; make test
+# passes --no-loadscope-reorder, which keeps this order (xdist would otherwise start the files
+# with the most tests first). Out-of-date figures only make the order less good.
+LONGEST_FIRST = {
+    "tests/test_book.py": 170, "tests/test_grade.py": 97, "chapters/09_dropout.ipynb": 48,
+    "chapters/10_training_fast.ipynb": 34, "chapters/04_activations.ipynb": 30,
+    "chapters/08_newton_quickprop.ipynb": 29, "tests/test_data_parallel.py": 28,
+    "chapters/03_convexity.ipynb": 28, "chapters/05_initialization.ipynb": 25,
+    "chapters/02_backpropagation.ipynb": 22, "chapters/06_normalization.ipynb": 20,
+    "chapters/01_perceptron.ipynb": 19, "chapters/11_troubleshooting.ipynb": 19,
+    "tests/test_student.py": 17, "chapters/07_sgd_momentum.ipynb": 16,
+    "tests/test_throughput.py": 8, "tests/test_widgets.py": 7,
+}
+
+
 def pytest_collection_modifyitems(config, items):
+    items.sort(key=lambda item: -LONGEST_FIRST.get(item.nodeid.split("::")[0], 0))  # stable
     # mutmut sets MUTANT_UNDER_TEST in its runs; it cannot see what a child process runs, and
     # its per-mutant time limit is calibrated on in-process tests
     if "MUTANT_UNDER_TEST" in os.environ:
