@@ -425,21 +425,24 @@ FIXES = """## What was changed, what was not, and why
   per-call overhead: nnbook's loss builds a one-hot matrix (a comparison, a conversion, a product
   and a sum) where the hand loop indexes the true class, and every layer, loss and optimiser call
   adds a few Python frames.
-- **`make test`'s wall time** (part 4): the set-up now installs the pinned environment without
-  pip's resolver and without byte-compiling (about 50 s where it took 90). The browser tests load
-  each page once in light mode for all their checks (before: four light passes and a dark one over
-  every page), and the grading run stops its endless loop at 45 s instead of 90. The data-parallel
-  module's own work is now tested in-process, so its three tests that start real processes
-  (about 45 s) stay only as the end-to-end check. What remains is about 2,900 tests, the eleven
-  chapters under nbval, the book build (40 s), the grader's real kernels (about 100 s) and
-  those process-starting tests. The CPU time of the whole run is little more than its wall time
-  (561 s against 485 s in the run above, 2026-11-28): on two cores, one is idle about 40 % of
-  the time. Waiting sets the length (kernels and worker
-  processes starting, the browser, the grader's time limits), so the way below six minutes is to
-  overlap those waits, not to make the arithmetic faster. The run in the table used two pytest
-  workers; `make test` now runs three (`-n 3`), which a fresh clone took 6.4 min with (386 s,
-  pytest 338 s, 2026-11-28, timed by hand): the next `bench_book.py --suite` records it here.
-  Starting the grader's and the browser's work earlier is the next step.
+- **`make test`'s wall time** (part 4; 8.1 min in a fresh clone before these changes, the figures
+  in the table above are the run after them). The causes, found by timing the same suite in the
+  repository's own `.venv` and in a fresh clone (4.4 min against 5.6 min for pytest alone):
+  - **No byte-code cache.** The machines set `PYTHONDONTWRITEBYTECODE`, and the set-up installed
+    without compiling, so every process compiled what it imported, every time: `import torch`
+    took 3.0 s instead of 1.3 s, in each of the hundreds of kernels, workers and scripts the suite
+    starts. The Makefile now unexports the variable, and the first import of each module writes its
+    cache into `.venv` (only the modules used are compiled, which keeps the install fast).
+  - **Long files started last.** Under `--dist loadfile` a test file is one unit of work, and xdist
+    starts the files with the most tests first; the book's browser tests (170 s) and the grader's
+    (97 s) could start late and then run alone. The longest files now start first
+    (`tests/conftest.py`, `--no-loadscope-reorder`), and the short ones fill the end.
+  - **Earlier steps:** the set-up installs the pinned environment without pip's resolver (about
+    50 s where it took 90); the browser tests load each page once in light mode for all their checks
+    (before: four light passes and a dark one over every page); the grading run stops its endless
+    loop at 45 s instead of 90; the data-parallel module's own work is tested in-process, so only
+    three tests start real processes; three pytest workers (`-n 3`) on two cores, so that one
+    computes while another waits for a kernel, the browser or a process.
 """
 
 
