@@ -79,17 +79,23 @@ def _max(x, axis: int, keepdims: bool = False):
     return namespace(x).max(x, axis=axis, keepdims=keepdims)
 
 
-_CLASS_RANGES: dict = {}
+_RANGES: dict = {}
+
+
+def _arange(n: int, like):
+    """``arange(n)`` in the library and on the device of ``like``, built once: it runs every step."""
+    xp = namespace(like)
+    key = (xp.__name__, n, str(_device(like)))
+    r = _RANGES.get(key)
+    if r is None:
+        r = _RANGES[key] = xp.arange(n, device=_device(like))
+    return r
 
 
 def one_hot(labels, num_classes: int, dtype):
     r"""(N,) integer labels -> (N, C) one-hot rows of ``dtype``: row n is :math:`\mathbf{1}_{y_n}`."""
     xp = namespace(labels)
-    key = (xp.__name__, num_classes, str(_device(labels)))
-    classes = _CLASS_RANGES.get(key)
-    if classes is None:  # arange(C) once per (library, C, device): this runs every step
-        classes = _CLASS_RANGES[key] = xp.arange(num_classes, device=_device(labels))
-    return xp.astype(labels[:, None] == classes, dtype)
+    return xp.astype(labels[:, None] == _arange(num_classes, labels), dtype)
 
 
 # --------------------------------------------------------------------------
@@ -202,24 +208,26 @@ def cross_entropy_forward(logits, labels):
     Returns
     -------
     loss : 0-d array
-    cache : ``(softmax(logits), one_hot(labels))`` for the backward pass
+    cache : ``(softmax(logits), labels)`` for the backward pass
     """
     xp = namespace(logits)
-    N, C = logits.shape
+    N = logits.shape[0]
     shifted = logits - _max(logits, axis=1, keepdims=True)     # z - max_k z_k
     e = xp.exp(shifted)
     sum_e = _sum(e, axis=1, keepdims=True)
-    Y = one_hot(labels, C, logits.dtype)
-    loss = (_sum(xp.log(sum_e)) - _sum(shifted * Y)) / N       # mean(logsumexp - z_y)
+    z_y = shifted[_arange(N, labels), labels]                  # z_{n, y_n}, one per row
+    loss = (_sum(xp.log(sum_e)) - _sum(z_y)) / N               # mean(logsumexp - z_y)
     e /= sum_e                                                 # softmax, in place of e
-    return loss, (e, Y)
+    return loss, (e, labels)
 
 
 def cross_entropy_backward(cache):
     r""":math:`\partial L/\partial z_n = (\operatorname{softmax}(z_n) - \mathbf{1}_{y_n})/N`."""
-    P, Y = cache
-    d = P - Y
-    d /= P.shape[0]                                            # in place: one array, not two
+    P, labels = cache
+    N = P.shape[0]
+    d = namespace(P).astype(P, P.dtype, copy=True)             # a copy: the cache stays as it is
+    d[_arange(N, labels), labels] -= 1                         # P - one_hot(y), without building it
+    d /= N                                                     # in place: one array, not two
     return d
 
 

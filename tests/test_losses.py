@@ -124,6 +124,21 @@ def test_softmax_family_along_any_axis(axis, rng):
                                rtol=1e-13, atol=1e-15)
 
 
+def test_cross_entropy_backward_repeats_and_follows_the_batch_size(backend, rng):
+    """The gradient is (softmax - one_hot) / N for each batch size in turn, on each library,
+    and a second backward gives it again: the first left the cached softmax as it was."""
+    fn = nb.CrossEntropyLoss()
+    for n in (5, 3, 5, 1):
+        z, y = rng.standard_normal((n, 4)), rng.integers(0, 4, size=n)
+        fn.forward(backend.asarray(z), backend.asarray(y))
+        p = np.exp(z - z.max(axis=1, keepdims=True))
+        p /= p.sum(axis=1, keepdims=True)
+        expected = (p - np.eye(4)[y]) / n
+        first, second = to_numpy(fn.backward()), to_numpy(fn.backward())
+        np.testing.assert_allclose(first, expected, rtol=1e-12, atol=1e-15)
+        np.testing.assert_array_equal(second, first)
+
+
 def test_one_hot_on_every_backend_and_dtype(backend):
     """A class count used nowhere else, so the first call builds its range."""
     labels = backend.asarray(np.array([6, 0, 3]))
