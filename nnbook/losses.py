@@ -72,11 +72,11 @@ def _sum(x, axis: int | None = None, keepdims: bool = False):
     return namespace(x).sum(x, axis=axis, keepdims=keepdims)
 
 
-def _max(x, axis: int, keepdims: bool = False):
-    """``xp.max(x, axis=axis)``; for NumPy ``np.maximum.reduce`` directly (see :func:`_sum`)."""
+def _max(x, axis: int):
+    """``xp.max(x, axis=axis, keepdims=True)``; for NumPy ``np.maximum.reduce`` (see :func:`_sum`)."""
     if type(x) is np.ndarray:
-        return np.maximum.reduce(x, axis=axis, keepdims=keepdims)
-    return namespace(x).max(x, axis=axis, keepdims=keepdims)
+        return np.maximum.reduce(x, axis=axis, keepdims=True)
+    return namespace(x).max(x, axis=axis, keepdims=True)
 
 
 _RANGES: dict = {}
@@ -212,7 +212,7 @@ def cross_entropy_forward(logits, labels):
     """
     xp = namespace(logits)
     N = logits.shape[0]
-    shifted = logits - _max(logits, axis=1, keepdims=True)     # z - max_k z_k
+    shifted = logits - _max(logits, axis=1)                    # z - max_k z_k
     e = xp.exp(shifted)
     sum_e = _sum(e, axis=1, keepdims=True)
     z_y = shifted[_arange(N, labels), labels]                  # z_{n, y_n}, one per row
@@ -225,7 +225,7 @@ def cross_entropy_backward(cache):
     r""":math:`\partial L/\partial z_n = (\operatorname{softmax}(z_n) - \mathbf{1}_{y_n})/N`."""
     P, labels = cache
     N = P.shape[0]
-    d = namespace(P).astype(P, P.dtype, copy=True)             # a copy: the cache stays as it is
+    d = namespace(P).asarray(P, copy=True)                     # a copy: the cache stays as it is
     d[_arange(N, labels), labels] -= 1                         # P - one_hot(y), without building it
     d /= N                                                     # in place: one array, not two
     return d
