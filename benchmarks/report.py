@@ -395,12 +395,15 @@ FIXES = """## What was changed, what was not, and why
   momentum step copied the gradient with `grad + 0.0`, which under bfloat16 autocast made a
   bfloat16 velocity; it is now `xp.astype(grad, theta.dtype, copy=True)` (the same values in
   float32 and float64).
-- **Cross-entropy with fewer temporaries and no dispatch layers** (`nnbook/losses.py`): the softmax
-  is divided in place into the exponentials' array, the gradient `(P - Y) / N` is one array
-  instead of two, and the reductions call `np.add.reduce` / `np.maximum.reduce` directly on NumPy
-  arrays instead of `np.sum` / `np.max`, whose Python dispatch costs a microsecond or more a call.
-  These are the same operations on the same values: float64 results are bit-for-bit unchanged, and
-  the stored outputs of chapters 1, 2 and 7 reproduce under nbval.
+- **Cross-entropy with fewer temporaries and no dispatch layers** (`nnbook/losses.py`): the loss
+  picks each row's true-class logit by indexing (`z[rows, y]`), and the gradient subtracts 1 at
+  those entries of a copy of the softmax, as a hand-written loop does, instead of building a one-hot
+  matrix every step (a comparison, a conversion, a product and a sum over all N x C entries); the
+  softmax is divided in place into the exponentials' array; the gradient `(P - Y) / N` is one
+  array; the reductions call `np.add.reduce` / `np.maximum.reduce` directly on NumPy arrays instead
+  of `np.sum` / `np.max`, whose Python dispatch costs a microsecond or more a call. The gradient
+  has the same values; the loss sums N picked logits instead of N x C products, mostly zeros, which
+  can change its last bit. Every chapter's stored outputs reproduce under nbval.
 - **Not changed, with the reason.** The code the chapters print with `show_source` is part of
   their stored outputs: `linear_forward`, `linear_backward`, `relu_backward`, `Sequential.backward`
   and `SGD.update` stay as they are. They are also where the remaining per-step work lies: the bias
@@ -422,9 +425,9 @@ FIXES = """## What was changed, what was not, and why
   `lr * v` temporary is as large as the largest weight matrix (4 MiB for 1024 x 1024 in float32).
   Both are the price of code that shows each cache and each update as one line.
 - **Digits**: at batch 64 a step takes a fraction of a millisecond, so the gap to the hand loop is
-  per-call overhead: nnbook's loss builds a one-hot matrix (a comparison, a conversion, a product
-  and a sum) where the hand loop indexes the true class, and every layer, loss and optimiser call
-  adds a few Python frames.
+  per-call overhead: every layer, loss and optimiser call adds a few Python frames (the model's loop
+  over its layers, each module's method and its cache, the optimiser's loop over the parameters),
+  where the hand loop is one flat block of NumPy calls.
 - **`make test`'s wall time** (part 4; 8.1 min in a fresh clone before these changes, the figures
   in the table above are the run after them). The causes, found by timing the same suite in the
   repository's own `.venv` and in a fresh clone (4.4 min against 5.6 min for pytest alone):
