@@ -58,6 +58,16 @@ def limit_threads(n: int | None):
         torch.set_num_threads(n)
 
 
+def threads_in_use() -> int:
+    """The most threads any BLAS/OpenMP pool (threadpoolctl) or torch's own pool runs."""
+    import threadpoolctl
+
+    n = max((p["num_threads"] for p in threadpoolctl.threadpool_info()), default=1)
+    if "torch" in sys.modules:
+        n = max(n, sys.modules["torch"].get_num_threads())
+    return n
+
+
 def machine(device: str = "cpu") -> dict:
     """CPU, cores, BLAS (as threadpoolctl reports it), versions, GPU, load, commit."""
     info = {
@@ -107,20 +117,29 @@ def finish(info: dict, t0: float) -> dict:
     return info
 
 
-def interleaved(rows: dict, repeats: int, sync=None) -> dict:
+def interleaved(rows: dict, repeats: int, sync=None, settle: float | None = None) -> dict:
     """Median and spread of each contender's wall time, the runs interleaved.
 
     ``rows`` maps a name to a zero-argument function (one timed unit). One warm-up
     call each, then ``repeats`` rounds of one call of every contender in turn, so
     that a slow phase of a shared machine hits every contender alike. ``sync``
     (e.g. ``torch.cuda.synchronize``) is called before and after each timed call.
+    ``settle`` seconds of sleep before each timed call let the worker threads of the
+    library that ran last go idle: OpenBLAS's threads spin for about 0.1 s after a
+    product (2**28 cycles) and, on a machine with few cores, take a core from the next
+    contender if it uses another library's threads (PyTorch's OpenMP pool). By default
+    (``None``) 0.2 s on the CPU when a library runs more than one thread, else none.
     Returns ``({name: {"median": s, "min": s, "max": s, "times": [...]}}, first)``
     with ``first[name]`` what the warm-up call returned.
     """
+    if settle is None:
+        settle = 0.2 if sync is None and threads_in_use() > 1 else 0.0
     first = {name: fn() for name, fn in rows.items()}
     times = {name: [] for name in rows}
     for _ in range(repeats):
         for name, fn in rows.items():
+            if settle:
+                time.sleep(settle)
             if sync:
                 sync()
             t = time.perf_counter()

@@ -152,8 +152,16 @@ def tanh_backward(dout, cache):
 
 
 def relu_forward(z):
-    r"""Rectified linear unit :math:`\max(z, 0) = z \cdot [z > 0]`."""
-    mask = z > 0
+    r"""Rectified linear unit :math:`\max(z, 0) = z \cdot [z > 0]`.
+
+    The mask :math:`[z > 0]` is kept as 1.0 and 0.0 in ``z``'s dtype: a product of
+    two arrays of one dtype is a plain vectorised loop, where multiplying by a
+    boolean array converts every element on the way (PyTorch's CPU path takes about
+    30 times as long). The values are the same: a negative ``z`` gives -0.0, a NaN
+    stays NaN.
+    """
+    xp = namespace(z)
+    mask = xp.astype(z > 0, z.dtype)
     return z * mask, mask
 
 

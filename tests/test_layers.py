@@ -106,6 +106,18 @@ def test_relu_derivative_is_one_above_zero_and_zero_below():
     np.testing.assert_array_equal(relu.backward(np.ones_like(z)), [[0, 0, 0, 1, 1]])
 
 
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_relu_keeps_its_mask_in_the_input_dtype_with_the_same_values(dtype, backend):
+    bk = nb.Backend(backend.library, backend.device, dtype)
+    z = bk.asarray(np.array([[-2.0, -0.0, 0.0, 3.0, np.nan]]))
+    out, mask = layers.relu_forward(z)
+    assert mask.dtype == z.dtype           # a float-by-float product: no per-element cast
+    np.testing.assert_array_equal(to_numpy(mask), [[0, 0, 0, 1, 0]])
+    got = to_numpy(out)
+    np.testing.assert_array_equal(got, [[-0.0, -0.0, 0.0, 3.0, np.nan]])
+    assert list(np.signbit(got[0, :3])) == [True, True, False]    # as z * [z > 0] gives
+
+
 def test_sigmoid_is_stable_for_large_inputs():
     s = nb.Sigmoid().forward(np.array([-1000.0, 0.0, 1000.0]))
     np.testing.assert_array_equal(s, [0.0, 0.5, 1.0])
