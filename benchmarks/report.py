@@ -391,6 +391,21 @@ def profile_section(prof: dict | None) -> list[str]:
 
 FIXES = """## What was changed, what was not, and why
 
+- **One library's idle threads no longer slow the next contender** (`benchmarks/_common.py`).
+  After a product, OpenBLAS's worker threads spin for about 0.1 s (2^28 cycles) before they sleep;
+  on two cores, a PyTorch contender timed right after a NumPy one ran its OpenMP threads beside a
+  spinning thread and lost a core. Measured on the large MLP, default threads, nnbook numpy timed
+  first: nnbook torch 36.9 ms / step and torch.nn 28.8 ms when nnbook torch came second; with the
+  two PyTorch contenders swapped, torch.nn was the slow one (39.4 ms against 32.9 ms). The
+  interleaved rounds now sleep 0.2 s before each timed call whenever a library runs more than one
+  thread: 31.1 ms against 30.3 ms. Earlier reports' default-thread figures for PyTorch (nnbook
+  torch at 49 % of the peak, 1.82x torch.nn) were this artefact, not the code.
+- **ReLU keeps its mask in the input's dtype** (`nnbook/layers.py`): `z * mask` and the backward's
+  `dout * mask` multiplied a float array by a boolean one, which PyTorch's CPU path does in a
+  converting loop: 1.98 ms for a 512 x 1024 float32 product on one thread, against 0.07 ms for two
+  float arrays (NumPy: 0.12 ms against 0.06 ms). The mask is now `astype(z > 0, z.dtype)`, 1.0 and
+  0.0, with the same values in both passes (-0.0 for a negative input, NaN kept; a unit test checks
+  both on both libraries), at the price of a mask four (float32) or eight (float64) times larger.
 - **The SGD update's velocity keeps the parameter's dtype** (`nnbook/optim.py`): the first
   momentum step copied the gradient with `grad + 0.0`, which under bfloat16 autocast made a
   bfloat16 velocity; it is now `xp.astype(grad, theta.dtype, copy=True)` (the same values in
@@ -412,8 +427,7 @@ FIXES = """## What was changed, what was not, and why
   differently, being a multiply-add), `np.sum` in the Linear backward keeps its dispatch, and the
   ReLU stays out of place (an in-place ReLU would overwrite an input that a `Residual` or the caller
   still holds; `np.maximum` or `torch.relu` would give +0.0 where `z * [z > 0]` gives -0.0, and 0
-  where it propagates a NaN). On PyTorch's CPU path the ReLU's `z * mask` multiplies a float tensor
-  by a boolean one, which PyTorch does in a slower, casting loop.
+  where it propagates a NaN).
 - **What limits the large MLP**: the profiles show the GEMMs (`linear_forward`, `linear_backward`)
   taking nearly all of a step on both paths; the *GEMMs only* rows show how fast those same products
   can run on each library, the ceiling of any implementation there. The rest is memory-bound,
